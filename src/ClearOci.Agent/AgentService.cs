@@ -1,0 +1,139 @@
+using System.Collections.Concurrent;
+using ClearOci.Native;
+using ClearOci.Protocol;
+using ClearOci.Spec;
+
+namespace ClearOci.Agent;
+
+/// <summary>Serves the host: one control loop, one io loop, one reaper. Requests run concurrently.</summary>
+internal sealed class AgentService
+{
+    private readonly ControlChannel _control;
+    private readonly IoChannel _io;
+    private readonly long _startNs;
+    private readonly Reaper _reaper = new();
+    private readonly ConcurrentDictionary<string, GuestContainer> _containers = new();
+    private readonly ConcurrentDictionary<uint, StdinSink> _stdin = new();
+    private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public AgentService(Stream control, Stream io, long startNs)
+    {
+        _control = new ControlChannel(control);
+        _io = new IoChannel(io);
+        _startNs = startNs;
+    }
+
+    public IoChannel Io => _io;
+    public Reaper Reaper => _reaper;
+
+    public async Task RunAsync()
+    {
+        new Thread(_reaper.ReapAll) { IsBackground = true, Name = "reaper" }.Start();
+        _ = Task.Run(IoLoopAsync);
+        await _control.SendAsync(new Hello
+        {
+            Version = ProtocolInfo.Version,
+            KernelRelease = File.ReadAllText("/proc/sys/kernel/osrelease").Trim(),
+            AgentStartNs = _startNs,
+            AgentReadyNs = Libc.BootTimeNs(),
+        });
+        var loop = Task.Run(ControlLoopAsync);
+        await Task.WhenAny(loop, _shutdown.Task);
+    }
+
+    private async Task ControlLoopAsync()
+    {
+        while (await _control.ReceiveAsync() is { } message)
+            _ = Task.Run(() => HandleAsync(message));
+        // The host went away: nothing can reach this guest any more.
+        _shutdown.TrySetResult();
+    }
+
+    private async Task HandleAsync(Message message)
+    {
+        Response response;
+        try
+        {
+            response = message switch
+            {
+                CreateContainer m => await CreateAsync(m),
+                StartProcess m => await Container(m.ContainerId).StartAsync(m.ExecId),
+                SignalProcess m => Container(m.ContainerId).Signal(m.ExecId, m.Signal),
+                Shutdown => BeginShutdown(),
+                _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),
+            };
+        }
+        catch (ClearOciException e) { response = new Response { Error = e.Message, Code = e.Code.ToString() }; }
+        catch (Exception e) { response = new Response { Error = e.Message, Code = nameof(ErrorCode.Internal) }; }
+        await _control.SendAsync(response with { Id = message.Id });
+    }
+
+    private Response BeginShutdown()
+    {
+        _shutdown.TrySetResult();
+        return new Response();
+    }
+
+    private GuestContainer Container(string id) =>
+        _containers.TryGetValue(id, out var c) ? c : throw new ClearOciException(ErrorCode.NotFound, $"container {id} does not exist in the guest");
+
+    private async Task<Response> CreateAsync(CreateContainer m)
+    {
+        var container = new GuestContainer(this, m.ContainerId);
+        if (!_containers.TryAdd(m.ContainerId, container))
+            throw new ClearOciException(ErrorCode.AlreadyExists, $"container {m.ContainerId} exists in the guest");
+        try
+        {
+            int pid = await container.CreateAsync(m);
+            return new Response { Pid = pid };
+        }
+        catch
+        {
+            _containers.TryRemove(m.ContainerId, out _);
+            container.Dispose();
+            throw;
+        }
+    }
+
+    public void AddStdin(uint stream, int fd) => _stdin[stream] = new StdinSink(fd);
+
+    public Task SendExitedAsync(ProcessExited e) => _control.SendAsync(e);
+
+    private async Task IoLoopAsync()
+    {
+        try
+        {
+            while (await _io.ReceiveAsync() is { } frame)
+            {
+                if (!_stdin.TryGetValue(frame.Stream, out var sink)) continue;
+                if (frame.Eof) { _stdin.TryRemove(frame.Stream, out _); sink.Complete(); }
+                else sink.Write(frame.Data);
+            }
+        }
+        catch (Exception e) { GuestBoot.Log($"io loop: {e.Message}"); }
+    }
+}
+
+/// <summary>Writes host stdin into a process's pipe on its own task, so one full pipe stalls no other stream.</summary>
+internal sealed class StdinSink
+{
+    private readonly System.Threading.Channels.Channel<ReadOnlyMemory<byte>> _queue =
+        System.Threading.Channels.Channel.CreateUnbounded<ReadOnlyMemory<byte>>();
+
+    public StdinSink(int fd)
+    {
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var data in _queue.Reader.ReadAllAsync())
+                    Libc.WriteAll(fd, data.Span);
+            }
+            catch (ClearOciException) { /* the process closed its stdin */ }
+            finally { Libc.close(fd); }
+        });
+    }
+
+    public void Write(ReadOnlyMemory<byte> data) => _queue.Writer.TryWrite(data);
+    public void Complete() => _queue.Writer.TryComplete();
+}

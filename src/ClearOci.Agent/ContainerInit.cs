@@ -1,0 +1,86 @@
+using System.Text;
+using System.Text.Json;
+using ClearOci.Native;
+using ClearOci.Spec;
+
+namespace ClearOci.Agent;
+
+/// <summary>
+/// The init stage: a fresh single-purpose process, already in the container's new namespaces
+/// (the agent unshared them on the spawning thread). It builds the container's filesystem view
+/// and identity, reports "ready", waits for "start", and execs the container process, so the
+/// container process itself is this pid (PID 1 of its pid namespace). fds: 0-2 stdio, 3 plan
+/// (read), 4 sync (write; 'R' ready, 'E' + message on failure; closes on exec), 5 start (read).
+/// </summary>
+internal static class ContainerInit
+{
+    public const string Verb = "init-container";
+    public const int PlanFd = 3, SyncFd = 4, StartFd = 5;
+
+    public static int Run()
+    {
+        try
+        {
+            var plan = JsonSerializer.Deserialize(Libc.ReadToEnd(PlanFd), AgentJsonContext.Default.InitPlan)
+                ?? throw ClearOciException.Invalid("empty init plan");
+            Libc.close(PlanFd);
+            var process = plan.Spec.Process ?? throw ClearOciException.Invalid("config has no process");
+            RootFs.Prepare(plan.RootfsPath, plan.Spec);
+            if (!string.IsNullOrEmpty(plan.Spec.Hostname))
+                Libc.Check(Libc.sethostname(plan.Spec.Hostname, Encoding.UTF8.GetByteCount(plan.Spec.Hostname)), "sethostname");
+            var env = process.Env ?? [];
+            string cwd = string.IsNullOrEmpty(process.Cwd) ? "/" : process.Cwd;
+            if (Libc.chdir(cwd) < 0) throw Libc.Error($"chdir to cwd (\"{cwd}\") set in config.json failed");
+            var args = process.Args ?? [];
+            string executable = Executable.Resolve(args[0], env);
+            Identity.Apply(process.User);
+
+            Libc.WriteAll(SyncFd, "R"u8);
+            Span<byte> go = stackalloc byte[1];
+            if (Libc.Read(StartFd, go) != 1) return 1; // the agent gave up on this container
+            Libc.close(StartFd);
+            Libc.Execve(executable, args, env);
+            throw Libc.Error($"exec: \"{args[0]}\"");
+        }
+        catch (Exception e)
+        {
+            try { Libc.WriteAll(SyncFd, Encoding.UTF8.GetBytes("E" + e.Message)); } catch { }
+            return 127;
+        }
+    }
+}
+
+/// <summary>Finds the program as runc does: a path is used as given, a bare name is looked up in the container's PATH.</summary>
+internal static class Executable
+{
+    public static string Resolve(string name, IReadOnlyList<string> env)
+    {
+        if (name.Contains('/'))
+        {
+            if (!File.Exists(name))
+                throw new ClearOciException(ErrorCode.NotFound, $"exec: \"{name}\": stat {name}: no such file or directory");
+            return name;
+        }
+        string path = env.LastOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..]
+            ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var dir in path.Split(':'))
+        {
+            string candidate = Path.Combine(dir.Length == 0 ? "." : dir, name);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new ClearOciException(ErrorCode.NotFound, $"exec: \"{name}\": executable file not found in $PATH");
+    }
+}
+
+/// <summary>uid, gid and supplementary groups.</summary>
+internal static unsafe class Identity
+{
+    public static void Apply(User user)
+    {
+        var groups = (user.AdditionalGids ?? []).ToArray();
+        fixed (uint* g = groups) Libc.Check(Libc.setgroups(groups.Length, g), "setgroups");
+        Libc.Check(Libc.setresgid(user.Gid, user.Gid, user.Gid), $"setgid {user.Gid}");
+        Libc.Check(Libc.setresuid(user.Uid, user.Uid, user.Uid), $"setuid {user.Uid}");
+        if (user.Umask is uint mask) Libc.umask((int)mask);
+    }
+}

@@ -1,0 +1,86 @@
+using ClearOci.Native;
+using ClearOci.Protocol;
+
+namespace ClearOci.Agent;
+
+/// <summary>PID 1 of the guest: mounts the basics, opens the host channels, serves, powers off.</summary>
+internal static class GuestBoot
+{
+    public static void Run()
+    {
+        long startNs = Libc.BootTimeNs();
+        try
+        {
+            MountBasics();
+            var (control, io) = OpenChannels();
+            var service = new AgentService(control, io, startNs);
+            service.RunAsync().GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            Log($"fatal: {e.Message}");
+        }
+        PowerOff();
+    }
+
+    public static void Log(string message)
+    {
+        try { File.AppendAllText("/dev/kmsg", $"<3>clearoci-agent: {message}\n"); }
+        catch { Console.Error.WriteLine($"clearoci-agent: {message}"); }
+    }
+
+    private static void MountBasics()
+    {
+        TryMount("proc", "/proc", "proc", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC, null);
+        TryMount("sysfs", "/sys", "sysfs", Libc.MS_NOSUID | Libc.MS_NODEV | Libc.MS_NOEXEC, null);
+        TryMount("devtmpfs", "/dev", "devtmpfs", Libc.MS_NOSUID, "mode=0755");
+        TryMount("tmpfs", "/run", "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=0755");
+        TryMount("tmpfs", "/tmp", "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=1777");
+        Libc.MkdirAll("/dev/pts");
+        TryMount("devpts", "/dev/pts", "devpts", Libc.MS_NOSUID | Libc.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+        Libc.MkdirAll("/dev/shm");
+        TryMount("shm", "/dev/shm", "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=1777");
+    }
+
+    private static void TryMount(string source, string target, string fstype, ulong flags, string? data)
+    {
+        Libc.MkdirAll(target);
+        if (Libc.mount(source, target, fstype, flags, data) < 0 && Libc.Errno != Libc.EBUSY)
+            Log($"mount {fstype} on {target}: {Libc.StrError(Libc.Errno)}");
+    }
+
+    /// <summary>Finds the virtio-serial ports by name (no udev in the guest) and opens each twice (read, write).</summary>
+    private static (Stream Control, Stream Io) OpenChannels()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            string? control = FindPort(ProtocolInfo.ControlPortName), io = FindPort(ProtocolInfo.IoPortName);
+            if (control != null && io != null && File.Exists(control) && File.Exists(io))
+                return (PortStream.Open(control), PortStream.Open(io));
+            if (DateTime.UtcNow > deadline) throw new IOException("virtio-serial ports not found");
+            Thread.Sleep(5);
+        }
+    }
+
+    private static string? FindPort(string name)
+    {
+        const string dir = "/sys/class/virtio-ports";
+        if (!Directory.Exists(dir)) return null;
+        foreach (var port in Directory.GetDirectories(dir))
+        {
+            string nameFile = Path.Combine(port, "name");
+            if (File.Exists(nameFile) && File.ReadAllText(nameFile).Trim() == name)
+                return "/dev/" + Path.GetFileName(port);
+        }
+        return null;
+    }
+
+    public static void PowerOff()
+    {
+        Libc.sync();
+        Libc.reboot(Libc.RB_POWER_OFF);
+        Libc.reboot(Libc.RB_AUTOBOOT);
+        while (true) Thread.Sleep(1000); // PID 1 must never return
+    }
+}

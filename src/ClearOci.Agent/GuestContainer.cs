@@ -1,0 +1,191 @@
+using System.Text;
+using System.Text.Json;
+using ClearOci.Native;
+using ClearOci.Protocol;
+using ClearOci.Spec;
+using Microsoft.Win32.SafeHandles;
+
+namespace ClearOci.Agent;
+
+/// <summary>One container in the guest: its root share, its init process and that process's stdio.</summary>
+internal sealed class GuestContainer : IDisposable
+{
+    private readonly AgentService _agent;
+    private readonly string _dir;
+    private int _pid;
+    private int _syncFd = -1, _startFd = -1;
+    private Task[] _pumps = [];
+
+    public GuestContainer(AgentService agent, string id)
+    {
+        _agent = agent;
+        Id = id;
+        _dir = $"/run/clearoci/containers/{id}";
+    }
+
+    public string Id { get; }
+
+    public async Task<int> CreateAsync(CreateContainer m)
+    {
+        var spec = JsonSerializer.Deserialize(m.ConfigJson, SpecJsonContext.Default.OciSpec)
+            ?? throw ClearOciException.Invalid("empty config");
+        string rootfs = Path.Combine(_dir, "rootfs");
+        Libc.MkdirAll(rootfs);
+        Libc.Mount(m.RootfsTag, rootfs, "virtiofs", 0, null);
+
+        var stdin = Libc.Pipe();
+        var stdout = Libc.Pipe();
+        var stderr = Libc.Pipe();
+        var plan = Libc.Pipe();
+        var sync = Libc.Pipe();
+        var start = Libc.Pipe();
+        var fds = new Dictionary<int, int>
+        {
+            [0] = stdin.Read, [1] = stdout.Write, [2] = stderr.Write,
+            [ContainerInit.PlanFd] = plan.Read, [ContainerInit.SyncFd] = sync.Write, [ContainerInit.StartFd] = start.Read,
+        };
+        try
+        {
+            _pid = SpawnInNamespaces(NamespaceFlags(spec), fds);
+        }
+        finally
+        {
+            foreach (var fd in fds.Values) Libc.close(fd);
+        }
+        _syncFd = sync.Read;
+        _startFd = start.Write;
+        var exited = _agent.Reaper.Watch(_pid);
+
+        byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = rootfs, Spec = spec }, AgentJsonContext.Default.InitPlan);
+        try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
+
+        string reply = await Task.Run(() => ReadSync(expectReady: true));
+        if (reply != "R")
+        {
+            await exited;
+            Libc.close(stdin.Write); Libc.close(stdout.Read); Libc.close(stderr.Read);
+            throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "container init exited before it was ready");
+        }
+        _agent.AddStdin(m.Stdio.Stdin, stdin.Write);
+        _pumps = [Pump(stdout.Read, m.Stdio.Stdout), Pump(stderr.Read, m.Stdio.Stderr)];
+        _ = WatchExitAsync(exited, m.Stdio);
+        return _pid;
+    }
+
+    public async Task<Response> StartAsync(string execId)
+    {
+        if (execId.Length != 0) throw new ClearOciException(ErrorCode.Unsupported, "exec is not supported yet");
+        if (_startFd < 0) throw new ClearOciException(ErrorCode.InvalidState, "container already started");
+        Libc.WriteAll(_startFd, "S"u8);
+        Libc.close(_startFd);
+        _startFd = -1;
+        // EOF on the sync pipe means exec succeeded (it is close-on-exec); 'E' carries the failure.
+        string reply = await Task.Run(() => ReadSync(expectReady: false));
+        Libc.close(_syncFd);
+        _syncFd = -1;
+        if (reply.Length > 0) throw new ClearOciException(ErrorCode.Agent, reply[1..]);
+        return new Response { Pid = _pid };
+    }
+
+    public Response Signal(string execId, int signal)
+    {
+        if (_pid <= 0) throw new ClearOciException(ErrorCode.InvalidState, "no process");
+        if (Libc.kill(_pid, signal) < 0) throw Libc.Error($"kill {_pid}");
+        return new Response();
+    }
+
+    private string ReadSync(bool expectReady)
+    {
+        // 'R' alone, or 'E' and a message up to EOF.
+        var bytes = new List<byte>();
+        Span<byte> buf = stackalloc byte[4096];
+        while (true)
+        {
+            int n = Libc.Read(_syncFd, buf);
+            if (n == 0) break;
+            bytes.AddRange(buf[..n].ToArray());
+            if (expectReady && bytes.Count == 1 && bytes[0] == (byte)'R') break;
+        }
+        return Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    private Task Pump(int fd, uint stream) => Task.Run(async () =>
+    {
+        using var fs = new FileStream(new SafeFileHandle(fd, true), FileAccess.Read, 0);
+        byte[] buffer = new byte[IoChannel.MaxChunk];
+        int n;
+        while ((n = await fs.ReadAsync(buffer)) > 0)
+            await _agent.Io.SendAsync(stream, buffer.AsMemory(0, n));
+        await _agent.Io.SendEofAsync(stream);
+    });
+
+    private async Task WatchExitAsync(Task<int> exited, StdioStreams stdio)
+    {
+        try { await ReportExitAsync(exited); }
+        catch (Exception e) { GuestBoot.Log($"reporting the exit of {Id}: {e}"); }
+    }
+
+    private async Task ReportExitAsync(Task<int> exited)
+    {
+        int status = await exited;
+        long when = Libc.BootTimeNs();
+        // All output reaches the host before the exit status does (pumps end with EOF frames).
+        await Task.WhenAny(Task.WhenAll(_pumps), Task.Delay(TimeSpan.FromSeconds(5)));
+        await _agent.SendExitedAsync(new ProcessExited { ContainerId = Id, Status = WaitStatus.ToExitCode(status), ExitedNs = when });
+    }
+
+    private static int NamespaceFlags(OciSpec spec)
+    {
+        int flags = Libc.CLONE_NEWNS; // always: the container's mounts must never touch the agent's
+        foreach (var ns in spec.Linux?.Namespaces ?? [])
+        {
+            if (!string.IsNullOrEmpty(ns.Path)) continue; // joins by path are the host's business
+            flags |= ns.Type switch
+            {
+                "pid" => Libc.CLONE_NEWPID,
+                "network" => Libc.CLONE_NEWNET,
+                "ipc" => Libc.CLONE_NEWIPC,
+                "uts" => Libc.CLONE_NEWUTS,
+                "mount" => Libc.CLONE_NEWNS,
+                "cgroup" => Libc.CLONE_NEWCGROUP,
+                _ => 0,
+            };
+        }
+        return flags;
+    }
+
+    /// <summary>
+    /// Namespaces belong to a thread: a fresh thread unshares them, spawns the init stage (which
+    /// inherits them, and is PID 1 of a new pid namespace) and ends, taking them with it.
+    /// </summary>
+    private static int SpawnInNamespaces(int flags, IReadOnlyDictionary<int, int> fds)
+    {
+        int pid = 0;
+        Exception? error = null;
+        var t = new Thread(() =>
+        {
+            try
+            {
+                Libc.Check(Libc.unshare(flags), "unshare");
+                pid = Spawner.Spawn(new SpawnOptions
+                {
+                    Path = "/proc/self/exe",
+                    Args = ["clearoci-agent", ContainerInit.Verb],
+                    Env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+                    Fds = fds,
+                });
+            }
+            catch (Exception e) { error = e; }
+        }) { Name = "spawn" };
+        t.Start();
+        t.Join();
+        if (error != null) throw error;
+        return pid;
+    }
+
+    public void Dispose()
+    {
+        if (_syncFd >= 0) Libc.close(_syncFd);
+        if (_startFd >= 0) Libc.close(_startFd);
+    }
+}

@@ -1,0 +1,15 @@
+using System.Text.Json.Serialization;
+using ClearOci.Spec;
+
+namespace ClearOci.Agent;
+
+/// <summary>What the agent hands the init stage (on fd 3): where the root is, and the config.</summary>
+internal sealed record InitPlan
+{
+    public required string RootfsPath { get; init; }
+    public required OciSpec Spec { get; init; }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(InitPlan))]
+internal sealed partial class AgentJsonContext : JsonSerializerContext;

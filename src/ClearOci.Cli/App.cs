@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using ClearOci.Spec;
+
+namespace ClearOci.Cli;
+
+/// <summary>runc's command line: global flags, one small class per verb, one place that reports errors.</summary>
+public static class App
+{
+    public const string Version = "0.1.0";
+    public const string SpecVersion = "1.2.0";
+
+    public static readonly Option<string> Root = new("--root") { Description = "root directory for storage of container state", DefaultValueFactory = _ => "/run/clearoci", Recursive = true };
+    public static readonly Option<string?> Log = new("--log") { Description = "log file for errors (runc's format)", Recursive = true };
+    public static readonly Option<string> LogFormat = new("--log-format") { Description = "text or json", DefaultValueFactory = _ => "text", Recursive = true };
+    public static readonly Option<bool> Debug = new("--debug") { Description = "enable debug output", Recursive = true };
+    public static readonly Option<bool> SystemdCgroup = new("--systemd-cgroup") { Description = "accepted for runc compatibility; cgroupfs is used", Recursive = true };
+
+    public static async Task<int> MainAsync(string[] args)
+    {
+        if (args.Length > 0 && args.TakeWhile(a => a.StartsWith('-')).Any(a => a is "--version" or "-v"))
+        {
+            Console.Out.Write(VersionText());
+            return 0;
+        }
+        var root = new RootCommand("clearoci: an OCI runtime that runs every container in its own virtual machine");
+        foreach (var o in new Option[] { Root, Log, LogFormat, Debug, SystemdCgroup }) root.Options.Add(o);
+        root.Options.Add(new Option<bool>("-v") { Description = "print the version" });
+        root.Subcommands.Add(RunVerb.Build());
+        root.Subcommands.Add(CheckVerb.Build());
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>runc's three lines; dockerd parses them.</summary>
+    public static string VersionText()
+    {
+        string info = typeof(App).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? Version;
+        int plus = info.IndexOf('+');
+        string commit = plus >= 0 ? info[(plus + 1)..] : "unknown";
+        return $"clearoci version {Version}\ncommit: {commit}\nspec: {SpecVersion}\n";
+    }
+
+    /// <summary>Runs a verb; a ClearOciException becomes stderr text, a --log line and exit 1.</summary>
+    public static async Task<int> Execute(ParseResult p, Func<Task<int>> verb)
+    {
+        try
+        {
+            return await verb();
+        }
+        catch (ClearOciException e)
+        {
+            ErrorLog.Report(p.GetValue(Log), p.GetValue(LogFormat), e.Message);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using ClearOci.Spec;
+using ClearOci.Vmm;
+
+namespace ClearOci.Cli;
+
+/// <summary>`check`: can this host start VMs, and how. Non-zero when it cannot.</summary>
+internal static class CheckVerb
+{
+    public static Command Build()
+    {
+        var cmd = new Command("check", "report what this host offers for VMs; exits non-zero if a VM cannot start here");
+        cmd.SetAction((p, ct) => App.Execute(p, () => Task.FromResult(Run())));
+        return cmd;
+    }
+
+    private static int Run()
+    {
+        var host = HostInfo.Probe();
+        var problems = new List<string>();
+        Console.WriteLine($"accelerator:  {(host.KvmUsable ? "kvm" : $"tcg (software emulation; {host.KvmError})")}");
+        Console.WriteLine($"vhost-vsock:  {(host.VhostVsock ? "yes (agent channel over vsock)" : "no (agent channel over virtio-serial)")}");
+        Console.WriteLine($"qemu:         {(host.Qemu is null ? "not found" : $"{host.Qemu} ({QemuVersion(host.Qemu)})")}");
+        if (host.Qemu is null) problems.Add("qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
+        Console.WriteLine($"virtiofsd:    {host.Virtiofsd ?? "not found"}");
+        if (host.Virtiofsd is null) problems.Add("virtiofsd not found (apt-get install qemu-system-x86)");
+        Console.WriteLine($"ksm:          {host.KsmRun}");
+        try
+        {
+            var a = GuestAssets.Locate();
+            Console.WriteLine($"assets:       {a.Directory} (version {a.Version})");
+            Console.WriteLine($"  kernel:     {a.Kernel}");
+            Console.WriteLine($"  image:      {a.Image ?? "none (initramfs only)"}");
+            Console.WriteLine($"  initramfs:  {a.Initramfs ?? "none"}");
+        }
+        catch (ClearOciException e)
+        {
+            Console.WriteLine($"assets:       missing");
+            problems.Add(e.Message);
+        }
+        foreach (var p in problems) Console.Error.WriteLine($"clearoci check: {p}");
+        Console.WriteLine(problems.Count == 0 ? "result:       VMs can start here" : "result:       VMs cannot start here");
+        return problems.Count == 0 ? 0 : 1;
+    }
+
+    private static string QemuVersion(string qemu)
+    {
+        try
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(qemu, "--version") { RedirectStandardOutput = true });
+            string first = p!.StandardOutput.ReadLine() ?? "";
+            p.WaitForExit();
+            return first.Replace("QEMU emulator version ", "");
+        }
+        catch (System.ComponentModel.Win32Exception e) { return $"unusable: {e.Message}"; }
+    }
+}

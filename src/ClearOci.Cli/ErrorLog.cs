@@ -1,0 +1,49 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace ClearOci.Cli;
+
+/// <summary>
+/// The one place errors reach the user: stderr, and a line in runc's log format appended to
+/// --log (docker and podman show that line's msg to the user).
+/// </summary>
+public static class ErrorLog
+{
+    public static void Report(string? logPath, string? format, string message)
+    {
+        Console.Error.WriteLine($"clearoci: {message}");
+        if (string.IsNullOrEmpty(logPath)) return;
+        try
+        {
+            File.AppendAllText(logPath, Format(format, "error", message, DateTimeOffset.Now));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"clearoci: cannot write log {logPath}: {e.Message}");
+        }
+    }
+
+    /// <summary>One log line (pure): json {"level","msg","time"} or logrus-style text.</summary>
+    public static string Format(string? format, string level, string message, DateTimeOffset time)
+    {
+        string stamp = time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffffzzz");
+        if (format == "json")
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteString("level", level);
+                w.WriteString("msg", message);
+                w.WriteString("time", stamp);
+                w.WriteEndObject();
+            }
+            return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
+        }
+        return $"time=\"{stamp}\" level={level} msg={JsonSerializer.Serialize(message, CliJsonContext.Default.String)}\n";
+    }
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class CliJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,3 @@
+using ClearOci.Cli;
+
+return await App.MainAsync(args);

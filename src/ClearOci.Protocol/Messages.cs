@@ -1,0 +1,98 @@
+using System.Text.Json.Serialization;
+
+namespace ClearOci.Protocol;
+
+/// <summary>
+/// Messages of the control channel between the host and the guest agent. Requests carry an
+/// <see cref="Message.Id"/> &gt; 0 and get exactly one <see cref="Response"/> with the same id;
+/// events (id 0) flow from the guest unasked. Bulk stdio never travels here (see <see cref="IoFrame"/>).
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(Hello), "hello")]
+[JsonDerivedType(typeof(Response), "response")]
+[JsonDerivedType(typeof(CreateContainer), "create")]
+[JsonDerivedType(typeof(StartProcess), "start")]
+[JsonDerivedType(typeof(SignalProcess), "signal")]
+[JsonDerivedType(typeof(ProcessExited), "exited")]
+[JsonDerivedType(typeof(Shutdown), "shutdown")]
+public abstract record Message
+{
+    public long Id { get; init; }
+}
+
+/// <summary>First message of the agent, once it is ready. Times are the guest's CLOCK_BOOTTIME in ns.</summary>
+public sealed record Hello : Message
+{
+    public int Version { get; init; }
+    public string KernelRelease { get; init; } = "";
+    public long AgentStartNs { get; init; }
+    public long AgentReadyNs { get; init; }
+}
+
+public sealed record Response : Message
+{
+    public string? Error { get; init; }
+    /// <summary>The <c>ClearOci.Spec.ErrorCode</c> name of a failure.</summary>
+    public string? Code { get; init; }
+    /// <summary>The guest pid of a created process.</summary>
+    public int Pid { get; init; }
+}
+
+/// <summary>Stream ids on the io channel for a process; 0 means none.</summary>
+public sealed record StdioStreams
+{
+    public uint Stdin { get; init; }
+    public uint Stdout { get; init; }
+    public uint Stderr { get; init; }
+}
+
+/// <summary>Prepare a container and its init process; it waits for <see cref="StartProcess"/>.</summary>
+public sealed record CreateContainer : Message
+{
+    public required string ContainerId { get; init; }
+    /// <summary>The bundle's config.json, verbatim, parsed by the agent.</summary>
+    public required string ConfigJson { get; init; }
+    /// <summary>virtio-fs tag of the share that holds the root filesystem.</summary>
+    public required string RootfsTag { get; init; }
+    public required StdioStreams Stdio { get; init; }
+}
+
+public sealed record StartProcess : Message
+{
+    public required string ContainerId { get; init; }
+    public string ExecId { get; init; } = "";
+}
+
+public sealed record SignalProcess : Message
+{
+    public required string ContainerId { get; init; }
+    public string ExecId { get; init; } = "";
+    public int Signal { get; init; }
+}
+
+/// <summary>Event: a process ended. Status is the shell form: exit code, or 128+N for signal N.</summary>
+public sealed record ProcessExited : Message
+{
+    public required string ContainerId { get; init; }
+    public string ExecId { get; init; } = "";
+    public int Status { get; init; }
+    public long ExitedNs { get; init; }
+}
+
+/// <summary>Power the VM off once every stream is flushed.</summary>
+public sealed record Shutdown : Message;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault)]
+[JsonSerializable(typeof(Message))]
+internal sealed partial class ProtocolJsonContext : JsonSerializerContext;
+
+public static class ProtocolInfo
+{
+    public const int Version = 1;
+    /// <summary>Names of the virtio-serial ports (and vsock ports) of the two channels.</summary>
+    public const string ControlPortName = "org.clearoci.control";
+    public const string IoPortName = "org.clearoci.io";
+    public const uint ControlVsockPort = 1024;
+    public const uint IoVsockPort = 1025;
+}

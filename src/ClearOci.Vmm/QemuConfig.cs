@@ -1,0 +1,37 @@
+namespace ClearOci.Vmm;
+
+public enum Accel { Kvm, Tcg }
+
+/// <summary>How the guest gets its root: the shared NVDIMM image (q35, DAX) or an initramfs (microvm).</summary>
+public enum GuestRoot { NvdimmImage, Initramfs }
+
+/// <summary>Everything the QEMU command line depends on. No I/O happens on it.</summary>
+public sealed record QemuConfig
+{
+    public required string Name { get; init; }
+    public string QemuBinary { get; init; } = "qemu-system-x86_64";
+    public Accel Accel { get; init; } = Accel.Tcg;
+    public GuestRoot Root { get; init; } = GuestRoot.NvdimmImage;
+    public int Vcpus { get; init; } = 1;
+    public int MemoryMiB { get; init; } = 128;
+    public required string Kernel { get; init; }
+    /// <summary>The read-only guest image (with its pfn info block), for <see cref="GuestRoot.NvdimmImage"/>.</summary>
+    public string? Image { get; init; }
+    public long ImageBytes { get; init; }
+    /// <summary>The initramfs, for <see cref="GuestRoot.Initramfs"/>.</summary>
+    public string? Initramfs { get; init; }
+    /// <summary>virtio-fs shares: tag and the vhost-user socket of its virtiofsd.</summary>
+    public IReadOnlyList<(string Tag, string Socket)> Shares { get; init; } = [];
+    /// <summary>fd numbers (in QEMU) of the pre-connected sockets of each channel.</summary>
+    public int ControlFd { get; init; } = 3;
+    public int IoFd { get; init; } = 4;
+    public int QmpFd { get; init; } = 5;
+    /// <summary>Where the guest console goes; null discards it.</summary>
+    public string? ConsoleLog { get; init; }
+    /// <summary>Extra kernel arguments (after ClearOci's own).</summary>
+    public IReadOnlyList<string> KernelArgs { get; init; } = [];
+    /// <summary>Share guest pages with KSM (QEMU mem-merge).</summary>
+    public bool MemMerge { get; init; } = true;
+    /// <summary>Under TCG: cap of the translation cache in MiB (0: QEMU's default).</summary>
+    public int TcgCacheMiB { get; init; } = 32;
+}

@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using ClearOci.Native;
+using ClearOci.Protocol;
+using ClearOci.Spec;
+
+namespace ClearOci.Vmm;
+
+/// <summary>What a VM needs to start: its name, private directory, assets and shares.</summary>
+public sealed record VmOptions
+{
+    public required string Name { get; init; }
+    /// <summary>A private directory for sockets and logs; it must exist and is not removed here.</summary>
+    public required string RuntimeDir { get; init; }
+    public required GuestAssets Assets { get; init; }
+    public required HostInfo Host { get; init; }
+    public IReadOnlyList<(string Tag, string Directory)> Shares { get; init; } = [];
+    public int MemoryMiB { get; init; } = 128;
+    public int Vcpus { get; init; } = 1;
+    public GuestRoot? Root { get; init; }
+    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(90);
+}
+
+/// <summary>Host-side timestamps of one boot, with the guest's own (CLOCK_BOOTTIME) ones.</summary>
+public sealed record BootTimes(TimeSpan QemuSpawned, TimeSpan HelloReceived, long AgentStartNs, long AgentReadyNs)
+{
+    /// <summary>Host time from spawning QEMU until the guest kernel's clock started (estimate).</summary>
+    public TimeSpan QemuToKernel => HelloReceived - TimeSpan.FromTicks(AgentReadyNs / 100) - QemuSpawned;
+    public TimeSpan KernelToAgent => TimeSpan.FromTicks(AgentStartNs / 100);
+    public TimeSpan AgentStartToReady => TimeSpan.FromTicks((AgentReadyNs - AgentStartNs) / 100);
+    public TimeSpan Total => HelloReceived - QemuSpawned;
+}
+
+/// <summary>
+/// One QEMU process with its virtiofsd helpers and the two agent channels. The runtime owns the
+/// channel sockets and hands QEMU pre-connected fds, so nothing polls for a socket to appear and
+/// the guest never reads EOF from an unconnected port.
+/// </summary>
+public sealed class VirtualMachine : IAsyncDisposable
+{
+    private readonly List<int> _helpers = new();
+    private readonly List<Socket> _listeners = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private int _qemuPid;
+    private Task<int>? _qemuExit;
+    private readonly List<Task<int>> _helperExits = new();
+    private bool _disposed;
+
+    private VirtualMachine(VmOptions options) => Options = options;
+
+    public VmOptions Options { get; }
+    public AgentClient Agent { get; private set; } = null!;
+    public Hello Hello { get; private set; } = null!;
+    public BootTimes Boot { get; private set; } = null!;
+    public IReadOnlyList<string> QemuArgv { get; private set; } = [];
+    public int QemuPid => _qemuPid;
+    public IReadOnlyList<int> HelperPids => _helpers;
+    public string ConsoleLog => Path.Combine(Options.RuntimeDir, "console.log");
+    public string QemuLog => Path.Combine(Options.RuntimeDir, "qemu.log");
+    public Task<int> Exited => _qemuExit ?? Task.FromResult(0);
+
+    public static async Task<VirtualMachine> StartAsync(VmOptions o, CancellationToken ct = default)
+    {
+        var vm = new VirtualMachine(o);
+        try
+        {
+            await vm.BootAsync(ct);
+            return vm;
+        }
+        catch
+        {
+            await vm.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task BootAsync(CancellationToken ct)
+    {
+        var o = Options;
+        string qemu = o.Host.Qemu ?? throw new ClearOciException(ErrorCode.Unsupported, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
+        var root = o.Root ?? (o.Assets.Image != null ? GuestRoot.NvdimmImage : GuestRoot.Initramfs);
+        if (root == GuestRoot.NvdimmImage && o.Assets.Image == null) throw new ClearOciException(ErrorCode.Unsupported, $"no guest image in {o.Assets.Directory}");
+        if (root == GuestRoot.Initramfs && o.Assets.Initramfs == null) throw new ClearOciException(ErrorCode.Unsupported, $"no initramfs in {o.Assets.Directory}");
+
+        var shares = new List<(string Tag, string Socket)>();
+        foreach (var (tag, dir) in o.Shares) shares.Add((tag, StartVirtiofsd(tag, dir)));
+
+        var (ctlHost, ctlGuest) = Libc.SocketPair();
+        var (ioHost, ioGuest) = Libc.SocketPair();
+        var (qmpHost, qmpGuest) = Libc.SocketPair();
+        var config = new QemuConfig
+        {
+            Name = o.Name,
+            QemuBinary = qemu,
+            Accel = o.Host.Accel,
+            Root = root,
+            Vcpus = o.Vcpus,
+            MemoryMiB = o.MemoryMiB,
+            Kernel = o.Assets.Kernel,
+            Image = o.Assets.Image,
+            ImageBytes = o.Assets.Image is null ? 0 : new FileInfo(o.Assets.Image).Length,
+            Initramfs = o.Assets.Initramfs,
+            Shares = shares,
+            ConsoleLog = ConsoleLog,
+        };
+        QemuArgv = QemuCommandLine.Build(config);
+        int log = Libc.Check(Libc.open(QemuLog, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | 0x400 /* O_APPEND */, 0x1a4), $"open {QemuLog}");
+        int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
+        try
+        {
+            Libc.WriteAll(log, System.Text.Encoding.UTF8.GetBytes(string.Join(' ', QemuArgv.Select(Quote)) + "\n"));
+            if (o.Host.Accel == Accel.Tcg)
+                Libc.WriteAll(log, System.Text.Encoding.UTF8.GetBytes("warning: /dev/kvm is not usable here; the VM runs under TCG emulation (slow)\n"));
+            _qemuPid = Spawner.Spawn(new SpawnOptions
+            {
+                Path = qemu,
+                Args = QemuArgv,
+                Fds = new Dictionary<int, int> { [0] = devnull, [1] = log, [2] = log, [config.ControlFd] = ctlGuest, [config.IoFd] = ioGuest, [config.QmpFd] = qmpGuest },
+            });
+        }
+        finally
+        {
+            Libc.close(ctlGuest); Libc.close(ioGuest); Libc.close(qmpGuest); Libc.close(log); Libc.close(devnull);
+        }
+        var spawned = _clock.Elapsed;
+        _qemuExit = Reaper.WaitAsync(_qemuPid);
+        Qmp = new QmpClient(SocketStream(qmpHost));
+        Agent = new AgentClient(SocketStream(ctlHost), SocketStream(ioHost));
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(o.BootTimeout);
+        var hello = Agent.HelloAsync(timeout.Token);
+        var first = await Task.WhenAny(hello, _qemuExit, Task.Delay(Timeout.Infinite, timeout.Token)).ConfigureAwait(false);
+        if (first != hello || !hello.IsCompletedSuccessfully)
+        {
+            string why = first == _qemuExit ? $"QEMU exited with status {WaitStatus.ToExitCode(_qemuExit.Result)}"
+                : first == hello && hello.IsFaulted ? hello.Exception!.InnerException!.Message
+                : $"the guest agent did not answer within {o.BootTimeout.TotalSeconds:0} s";
+            throw new ClearOciException(ErrorCode.Agent, $"VM {o.Name} failed to boot: {why}{Tail(QemuLog)}{Tail(ConsoleLog)}");
+        }
+        Hello = hello.Result;
+        Boot = new BootTimes(spawned, _clock.Elapsed, Hello.AgentStartNs, Hello.AgentReadyNs);
+    }
+
+    public QmpClient Qmp { get; private set; } = null!;
+
+    private static Stream SocketStream(int fd) =>
+        new NetworkStream(new Socket(new SafeSocketHandle(fd, true)), ownsSocket: true);
+
+    private string StartVirtiofsd(string tag, string dir)
+    {
+        string virtiofsd = Options.Host.Virtiofsd ?? throw new ClearOciException(ErrorCode.Unsupported, "virtiofsd not found (apt-get install qemu-system-x86)");
+        string path = Path.Combine(Options.RuntimeDir, $"fs-{tag}.sock");
+        // Kept open until the VM is gone: disposing a bound unix socket also unlinks its path.
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listeners.Add(listener);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        string logPath = Path.Combine(Options.RuntimeDir, $"virtiofsd-{tag}.log");
+        int log = Libc.Check(Libc.open(logPath, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1a4), $"open {logPath}");
+        int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
+        try
+        {
+            int pid = Spawner.Spawn(new SpawnOptions
+            {
+                Path = virtiofsd,
+                Args = VirtiofsdCommandLine.Build(virtiofsd, dir, 3),
+                Fds = new Dictionary<int, int> { [0] = devnull, [1] = log, [2] = log, [3] = (int)listener.Handle },
+            });
+            _helpers.Add(pid);
+            _helperExits.Add(Reaper.WaitAsync(pid));
+        }
+        finally { Libc.close(log); Libc.close(devnull); }
+        return path;
+    }
+
+    private static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_=,./:+".Contains(c)) ? arg : $"'{arg}'";
+
+    private static string Tail(string path)
+    {
+        try
+        {
+            if (!File.Exists(path)) return "";
+            var lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).TakeLast(5).ToArray();
+            return lines.Length == 0 ? "" : $"\n{Path.GetFileName(path)}: " + string.Join("\n  ", lines);
+        }
+        catch (IOException) { return ""; }
+    }
+
+    /// <summary>Asks the agent to power off, and waits for QEMU to exit; kills it after the grace period.</summary>
+    public async Task ShutdownAsync(TimeSpan grace)
+    {
+        if (_qemuExit is null) return;
+        try { await Agent.ShutdownAsync().WaitAsync(grace).ConfigureAwait(false); } catch (Exception) { /* the VM may already be gone */ }
+        if (await Task.WhenAny(_qemuExit, Task.Delay(grace)).ConfigureAwait(false) != _qemuExit) Libc.kill(_qemuPid, 9);
+        await _qemuExit.ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_qemuExit is { IsCompleted: false }) { Libc.kill(_qemuPid, 9); await _qemuExit.ConfigureAwait(false); }
+        // virtiofsd exits by itself when its VM disconnects; give it a moment, then make sure.
+        var all = Task.WhenAll(_helperExits);
+        if (await Task.WhenAny(all, Task.Delay(2000)).ConfigureAwait(false) != all)
+            foreach (var pid in _helpers) Libc.kill(pid, 9);
+        try { await all.ConfigureAwait(false); } catch (ClearOciException) { }
+        Agent?.Dispose();
+        Qmp?.Dispose();
+        foreach (var l in _listeners) l.Dispose();
+    }
+}
+
+/// <summary>virtiofsd's argv (pure).</summary>
+public static class VirtiofsdCommandLine
+{
+    public static IReadOnlyList<string> Build(string binary, string sharedDir, int listenFd) =>
+    [
+        binary, $"--fd={listenFd}", "-o", $"source={sharedDir}", "-o", "cache=auto", "-o", "sandbox=namespace",
+        // 0 keeps the caller's open-file limit: raising it needs CAP_SYS_RESOURCE, which hosts may lack.
+        "--rlimit-nofile=0", "--thread-pool-size=0",
+    ];
+}
