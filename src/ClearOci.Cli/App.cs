@@ -45,6 +45,13 @@ public static class App
     /// <summary>Runs a verb; a ClearOciException becomes stderr text, a --log line and exit 1.</summary>
     public static async Task<int> Execute(ParseResult p, Func<Task<int>> verb)
     {
+        if (p.GetValue(Debug))
+        {
+            string? log = p.GetValue(Log), format = p.GetValue(LogFormat);
+            ClearOci.Runtime.DebugLog.Sink = log is null
+                ? m => Console.Error.WriteLine($"clearoci: {m}")
+                : m => ErrorLog.Append(log, ErrorLog.Format(format, "debug", m, DateTimeOffset.Now));
+        }
         try
         {
             return await verb();

@@ -9,8 +9,9 @@ internal static class CheckVerb
 {
     public static Command Build()
     {
-        var cmd = new Command("check", "report what this host offers for VMs; exits non-zero if a VM cannot start here");
-        cmd.SetAction((p, ct) => App.Execute(p, () => Task.FromResult(Run())));
+        var printArgv = new Option<bool>("--print-qemu-argv") { Description = "print, one per line, the QEMU argv of a bare VM (the agent powers off once ready): the benchmark floor" };
+        var cmd = new Command("check", "report what this host offers for VMs; exits non-zero if a VM cannot start here") { printArgv };
+        cmd.SetAction((p, ct) => App.Execute(p, () => Task.FromResult(p.GetValue(printArgv) ? PrintBareArgv() : Run())));
         return cmd;
     }
 
@@ -41,6 +42,19 @@ internal static class CheckVerb
         foreach (var p in problems) Console.Error.WriteLine($"clearoci check: {p}");
         Console.WriteLine(problems.Count == 0 ? "result:       VMs can start here" : "result:       VMs cannot start here");
         return problems.Count == 0 ? 0 : 1;
+    }
+
+    private static int PrintBareArgv()
+    {
+        var settings = VmSettings.FromEnvironment();
+        var options = new VmOptions
+        {
+            Name = "bare", RuntimeDir = "/nonexistent", Assets = GuestAssets.Locate(), Host = HostInfo.Probe(),
+            MemoryMiB = settings.MemoryMiB, Vcpus = settings.Vcpus, Root = settings.Root,
+        };
+        foreach (var arg in QemuCommandLine.Build(VirtualMachine.PlanQemu(options, [], consoleLog: null, bare: true)))
+            Console.WriteLine(arg);
+        return 0;
     }
 
     private static string QemuVersion(string qemu)

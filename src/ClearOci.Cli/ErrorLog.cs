@@ -13,10 +13,14 @@ public static class ErrorLog
     public static void Report(string? logPath, string? format, string message)
     {
         Console.Error.WriteLine($"clearoci: {message}");
-        if (string.IsNullOrEmpty(logPath)) return;
+        if (!string.IsNullOrEmpty(logPath)) Append(logPath, Format(format, "error", message, DateTimeOffset.Now));
+    }
+
+    public static void Append(string logPath, string line)
+    {
         try
         {
-            File.AppendAllText(logPath, Format(format, "error", message, DateTimeOffset.Now));
+            File.AppendAllText(logPath, line);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -16,15 +16,12 @@ internal static class RunVerb
         cmd.SetAction((p, ct) => App.Execute(p, async () =>
         {
             if (p.GetValue(detach)) throw new ClearOci.Spec.ClearOciException(ClearOci.Spec.ErrorCode.Unsupported, "run --detach is not supported yet");
-            bool debug = p.GetValue(App.Debug);
             return await ForegroundRun.RunAsync(new RunRequest
             {
                 Root = p.GetValue(App.Root)!,
                 Id = p.GetValue(id)!,
                 Bundle = p.GetValue(bundle)!,
                 Stdio = new Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.OpenStandardError()),
-                OnBooted = debug ? vm => Console.Error.WriteLine(
-                    $"clearoci: VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)") : null,
             }, ct);
         }));
         return cmd;

@@ -15,8 +15,6 @@ public sealed record RunRequest
     public required string Id { get; init; }
     public required string Bundle { get; init; }
     public required Stdio Stdio { get; init; }
-    /// <summary>Called once the VM is up, with its boot timings (benchmarks, --debug).</summary>
-    public Action<VirtualMachine>? OnBooted { get; init; }
 }
 
 /// <summary>
@@ -33,10 +31,12 @@ public static class ForegroundRun
         string bundle = Path.GetFullPath(r.Bundle);
         var (_, rootfs) = ConfigLoader.Load(bundle); // every config error surfaces before a VM exists
         string configJson = File.ReadAllText(Path.Combine(bundle, "config.json"));
+        var settings = VmSettings.FromEnvironment();
         var host = HostInfo.Probe();
         var assets = GuestAssets.Locate();
 
         string dir = StateDirectory.Create(r.Root, r.Id);
+        DebugLog.Write("booting the VM");
         try
         {
             await using var vm = await VirtualMachine.StartAsync(new VmOptions
@@ -46,36 +46,38 @@ public static class ForegroundRun
                 Assets = assets,
                 Host = host,
                 Shares = [("rootfs", rootfs)],
+                MemoryMiB = settings.MemoryMiB,
+                Vcpus = settings.Vcpus,
+                Root = settings.Root,
             }, ct).ConfigureAwait(false);
-            r.OnBooted?.Invoke(vm);
+            DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
 
             var outDone = vm.Agent.AttachOutput(StdoutStream, r.Stdio.Output);
             var errDone = vm.Agent.AttachOutput(StderrStream, r.Stdio.Error);
             var stdio = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
+            DebugLog.Write("creating the container");
             await vm.Agent.RequestAsync(new CreateContainer { ContainerId = r.Id, ConfigJson = configJson, RootfsTag = "rootfs", Stdio = stdio }, ct).ConfigureAwait(false);
+            DebugLog.Write("created");
             var exited = vm.Agent.WaitExitAsync(r.Id);
             await vm.Agent.RequestAsync(new StartProcess { ContainerId = r.Id }, ct).ConfigureAwait(false);
             _ = PumpInputAsync(vm.Agent, r.Stdio.Input);
             using var signals = ForwardSignals(vm.Agent, r.Id);
 
-            Trace("started");
+            DebugLog.Write("container started");
             var result = await exited.ConfigureAwait(false);
-            Trace($"exited {result.Status}");
+            DebugLog.Write($"container exited with status {result.Status}");
             await Task.WhenAny(Task.WhenAll(outDone, errDone), Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
-            Trace("output drained");
-            await vm.ShutdownAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-            Trace("vm down");
+                        await vm.ShutdownAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            DebugLog.Write("VM powered off");
             return result.Status;
         }
         finally
         {
-            if (Environment.GetEnvironmentVariable("CLEAROCI_KEEP_STATE") != "1") StateDirectory.Remove(dir);
+            if (DebugLog.Sink != null && File.Exists(Path.Combine(dir, "console.log")))
+                foreach (var line in File.ReadLines(Path.Combine(dir, "console.log")).Where(l => l.Contains("clearoci")))
+                    DebugLog.Write($"guest: {line.Trim()}");
+            StateDirectory.Remove(dir);
         }
-    }
-
-    private static void Trace(string what)
-    {
-        if (Environment.GetEnvironmentVariable("CLEAROCI_TRACE") == "1") Console.Error.WriteLine($"trace {DateTime.Now:HH:mm:ss.fff} {what}");
     }
 
     private static async Task PumpInputAsync(AgentClient agent, Stream? input)

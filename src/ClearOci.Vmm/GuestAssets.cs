@@ -8,7 +8,7 @@ namespace ClearOci.Vmm;
 /// /usr/local/share/clearoci/current and /usr/share/clearoci/current. A version directory is
 /// switched into place by replacing the <c>current</c> symlink, so running VMs keep their files.
 /// </summary>
-public sealed record GuestAssets(string Directory, string Kernel, string? Image, string? Initramfs, string Version)
+public sealed record GuestAssets(string Directory, string Kernel, string? Image, string? Initramfs, string Version, long ImageBytes = 0)
 {
     public const string EnvironmentVariable = "CLEAROCI_ASSETS";
 
@@ -39,7 +39,8 @@ public sealed record GuestAssets(string Directory, string Kernel, string? Image,
             string resolved = new DirectoryInfo(dir).ResolveLinkTarget(true)?.FullName ?? dir;
             return new GuestAssets(resolved, Path.Combine(resolved, "vmlinux"),
                 File.Exists(image) ? Path.Combine(resolved, "clearoci.img") : null,
-                File.Exists(initramfs) ? Path.Combine(resolved, "initramfs.cpio.gz") : null, version);
+                File.Exists(initramfs) ? Path.Combine(resolved, "initramfs.cpio.gz") : null, version,
+                File.Exists(image) ? new FileInfo(image).Length : 0);
         }
         throw new ClearOciException(ErrorCode.Unsupported,
             $"guest assets not found (looked for vmlinux in {string.Join(", ", tried)}); run `make assets` or set {EnvironmentVariable}");

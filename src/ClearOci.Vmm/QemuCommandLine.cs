@@ -20,6 +20,7 @@ public static class QemuCommandLine
         Console(c, a);
         // Entropy from the host: .NET blocks at start-up until the guest's crng is seeded.
         a.AddRange(["-object", "rng-random,id=rng,filename=/dev/urandom", "-device", Mmio(c) ? "virtio-rng-device,rng=rng" : "virtio-rng-pci,rng=rng"]);
+        if (c.Bare) return a;
         Channels(c, a);
         Shares(c, a);
         a.AddRange(["-chardev", $"socket,id=qmp,fd={c.QmpFd}", "-mon", "chardev=qmp,mode=control"]);
@@ -42,7 +43,7 @@ public static class QemuCommandLine
         }
         else
         {
-            a.AddRange(["-machine", $"q35,nvdimm=on,smm=off,vmport=off,sata=off,usb=off,graphics=off,mem-merge={merge},memory-backend=mem"]);
+            a.AddRange(["-machine", $"q35,nvdimm=on,smm=off,vmport=off,sata=off,usb=off,graphics=off,hpet=off,mem-merge={merge},memory-backend=mem"]);
         }
         a.AddRange(["-accel", accel]);
         a.AddRange(["-cpu", c.Accel == Accel.Kvm ? "host" : "max"]);
@@ -100,11 +101,12 @@ public static class KernelCommandLine
 {
     public static string Build(QemuConfig c)
     {
-        var k = new List<string> { "console=ttyS0", "panic=-1", "reboot=t", "random.trust_cpu=on", "nokaslr", "8250.nr_uarts=1" };
+        var k = new List<string> { "console=ttyS0", "quiet", "panic=-1", "reboot=t", "random.trust_cpu=on", "nokaslr", "8250.nr_uarts=1" };
         if (c.Root == GuestRoot.NvdimmImage)
             k.AddRange(["root=/dev/pmem0", "rootfstype=ext4", "rootflags=dax", "ro", "init=/init"]);
         else
             k.Add("rdinit=/init");
+        if (c.Bare) k.Add("clearoci.bare=1");
         k.AddRange(c.KernelArgs);
         return string.Join(' ', k);
     }

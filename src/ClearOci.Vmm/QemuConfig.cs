@@ -32,6 +32,8 @@ public sealed record QemuConfig
     public IReadOnlyList<string> KernelArgs { get; init; } = [];
     /// <summary>Share guest pages with KSM (QEMU mem-merge).</summary>
     public bool MemMerge { get; init; } = true;
+    /// <summary>No channels, no shares, no monitor: the agent powers off once ready (the benchmark floor).</summary>
+    public bool Bare { get; init; }
     /// <summary>Under TCG: cap of the translation cache in MiB (0: QEMU's default).</summary>
     public int TcgCacheMiB { get; init; } = 32;
 }

@@ -77,32 +77,14 @@ public sealed class VirtualMachine : IAsyncDisposable
     private async Task BootAsync(CancellationToken ct)
     {
         var o = Options;
-        string qemu = o.Host.Qemu ?? throw new ClearOciException(ErrorCode.Unsupported, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
-        var root = o.Root ?? (o.Assets.Image != null ? GuestRoot.NvdimmImage : GuestRoot.Initramfs);
-        if (root == GuestRoot.NvdimmImage && o.Assets.Image == null) throw new ClearOciException(ErrorCode.Unsupported, $"no guest image in {o.Assets.Directory}");
-        if (root == GuestRoot.Initramfs && o.Assets.Initramfs == null) throw new ClearOciException(ErrorCode.Unsupported, $"no initramfs in {o.Assets.Directory}");
-
+        var plan = PlanQemu(o, [], ConsoleLog); // refuses a bad setup before anything starts
         var shares = new List<(string Tag, string Socket)>();
         foreach (var (tag, dir) in o.Shares) shares.Add((tag, StartVirtiofsd(tag, dir)));
 
         var (ctlHost, ctlGuest) = Libc.SocketPair();
         var (ioHost, ioGuest) = Libc.SocketPair();
         var (qmpHost, qmpGuest) = Libc.SocketPair();
-        var config = new QemuConfig
-        {
-            Name = o.Name,
-            QemuBinary = qemu,
-            Accel = o.Host.Accel,
-            Root = root,
-            Vcpus = o.Vcpus,
-            MemoryMiB = o.MemoryMiB,
-            Kernel = o.Assets.Kernel,
-            Image = o.Assets.Image,
-            ImageBytes = o.Assets.Image is null ? 0 : new FileInfo(o.Assets.Image).Length,
-            Initramfs = o.Assets.Initramfs,
-            Shares = shares,
-            ConsoleLog = ConsoleLog,
-        };
+        var config = plan with { Shares = shares };
         QemuArgv = QemuCommandLine.Build(config);
         int log = Libc.Check(Libc.open(QemuLog, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | 0x400 /* O_APPEND */, 0x1a4), $"open {QemuLog}");
         int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
@@ -113,7 +95,7 @@ public sealed class VirtualMachine : IAsyncDisposable
                 Libc.WriteAll(log, System.Text.Encoding.UTF8.GetBytes("warning: /dev/kvm is not usable here; the VM runs under TCG emulation (slow)\n"));
             _qemuPid = Spawner.Spawn(new SpawnOptions
             {
-                Path = qemu,
+                Path = config.QemuBinary,
                 Args = QemuArgv,
                 Fds = new Dictionary<int, int> { [0] = devnull, [1] = log, [2] = log, [config.ControlFd] = ctlGuest, [config.IoFd] = ioGuest, [config.QmpFd] = qmpGuest },
             });
@@ -143,6 +125,31 @@ public sealed class VirtualMachine : IAsyncDisposable
     }
 
     public QmpClient Qmp { get; private set; } = null!;
+
+    /// <summary>The QEMU configuration for these options (no I/O; the shares' sockets are given).</summary>
+    public static QemuConfig PlanQemu(VmOptions o, IReadOnlyList<(string Tag, string Socket)> shares, string? consoleLog, bool bare = false)
+    {
+        string qemu = o.Host.Qemu ?? throw new ClearOciException(ErrorCode.Unsupported, "qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
+        var root = o.Root ?? (o.Assets.Image != null ? GuestRoot.NvdimmImage : GuestRoot.Initramfs);
+        if (root == GuestRoot.NvdimmImage && o.Assets.Image == null) throw new ClearOciException(ErrorCode.Unsupported, $"no guest image in {o.Assets.Directory}");
+        if (root == GuestRoot.Initramfs && o.Assets.Initramfs == null) throw new ClearOciException(ErrorCode.Unsupported, $"no initramfs in {o.Assets.Directory}");
+        return new QemuConfig
+        {
+            Name = o.Name,
+            QemuBinary = qemu,
+            Accel = o.Host.Accel,
+            Root = root,
+            Vcpus = o.Vcpus,
+            MemoryMiB = o.MemoryMiB,
+            Kernel = o.Assets.Kernel,
+            Image = o.Assets.Image,
+            ImageBytes = o.Assets.ImageBytes,
+            Initramfs = o.Assets.Initramfs,
+            Shares = shares,
+            ConsoleLog = consoleLog,
+            Bare = bare,
+        };
+    }
 
     private static Stream SocketStream(int fd) =>
         new NetworkStream(new Socket(new SafeSocketHandle(fd, true)), ownsSocket: true);

@@ -1,0 +1,36 @@
+using ClearOci.Spec;
+
+namespace ClearOci.Vmm;
+
+/// <summary>
+/// Built-in defaults for every VM, overridable per host by environment variables (no file is
+/// needed): CLEAROCI_MEMORY_MIB, CLEAROCI_VCPUS, CLEAROCI_GUEST_ROOT (image | initramfs),
+/// CLEAROCI_ACCEL (kvm | tcg, see <see cref="HostInfo"/>), CLEAROCI_ASSETS (see <see cref="GuestAssets"/>).
+/// </summary>
+public sealed record VmSettings
+{
+    public int MemoryMiB { get; init; } = 128;
+    public int Vcpus { get; init; } = 1;
+    /// <summary>null: the NVDIMM image when the assets have one, else the initramfs.</summary>
+    public GuestRoot? Root { get; init; }
+
+    public static VmSettings FromEnvironment() => From(Environment.GetEnvironmentVariable);
+
+    public static VmSettings From(Func<string, string?> env)
+    {
+        var s = new VmSettings();
+        if (env("CLEAROCI_MEMORY_MIB") is { } mem) s = s with { MemoryMiB = Positive("CLEAROCI_MEMORY_MIB", mem, 32) };
+        if (env("CLEAROCI_VCPUS") is { } cpus) s = s with { Vcpus = Positive("CLEAROCI_VCPUS", cpus, 1) };
+        s = env("CLEAROCI_GUEST_ROOT") switch
+        {
+            null or "" => s,
+            "image" => s with { Root = GuestRoot.NvdimmImage },
+            "initramfs" => s with { Root = GuestRoot.Initramfs },
+            var other => throw ClearOciException.Invalid($"CLEAROCI_GUEST_ROOT={other}: expected image or initramfs"),
+        };
+        return s;
+    }
+
+    private static int Positive(string name, string value, int min) =>
+        int.TryParse(value, out int n) && n >= min ? n : throw ClearOciException.Invalid($"{name}={value}: expected a whole number >= {min}");
+}
