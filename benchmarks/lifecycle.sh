@@ -191,13 +191,13 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 variants=(clearoci floor runc crun)
 declare -A label=([clearoci]="clearoci run" [floor]="floor: bare QEMU boot" [runc]="runc run" [crun]="crun run")
 declare -A unavailable=() times=() vm_up=() q2k=() k2a=() ready=() f_k2a=() f_ready=() f_rest=()
-declare -A p_pre=() p_create=() p_run=() p_stop=() p_exit=()
+declare -A p_cli=() p_spawn=() p_create=() p_start=() p_run=() p_stop=() p_exit=()
 
 # Reads one clearoci run's --debug output (the json --log, else stderr) and prints, in ms:
 # VM up, QEMU to kernel, kernel to agent, agent ready after (from the "VM up" line), then the
-# phases of the whole command from the log lines' timestamps: spawn to QEMU spawn, VM up to
-# container started, started to exited, exited to VM powered off, powered off to exit.
-# "-" where a value is missing.
+# phases of the whole command from the wall-clock timestamps of the log lines (the same clock as
+# EPOCHREALTIME): spawn to "booting the VM", to QEMU spawn, container create, start, run,
+# power-off, and the CLI's exit after power-off. "-" where a value is missing.
 cat >"$tmp/phases.py" <<'PY'
 import json, re, sys
 from datetime import datetime
@@ -207,7 +207,8 @@ try:
     for line in open(log):
         try:
             j = json.loads(line)
-            msgs.append((j["msg"], int(datetime.fromisoformat(j["time"]).timestamp() * 1e6)))
+            msg = re.sub(r"^\[\s*\d+ ms\] ", "", j["msg"])  # DebugLog's own elapsed-time prefix
+            msgs.append((msg, int(datetime.fromisoformat(j["time"]).timestamp() * 1e6)))
         except (ValueError, KeyError):
             pass
 except OSError:
@@ -217,11 +218,13 @@ m = re.search(r"VM up in (\d+) ms \(QEMU to kernel (-?\d+) ms, kernel to agent (
 out = list(m.groups()) if m else ["-"] * 4
 def at(prefix):
     return next((t for msg, t in msgs if msg.startswith(prefix)), None)
-up, started, exited, off = at("VM up in"), at("container started"), at("container exited"), at("VM powered off")
+boot, up, creating, created = at("booting the VM"), at("VM up in"), at("creating the container"), at("created")
+started, exited, off = at("container started"), at("container exited"), at("VM powered off")
 def span(a, b, minus=0):
     return "-" if a is None or b is None else str(round((b - a) / 1000 - minus))
-out.append(span(t0, up, int(out[0]) if m else 0) if m else "-")
-out += [span(up, started), span(started, exited), span(exited, off), span(off, t1)]
+out.append(span(t0, boot))
+out.append(span(boot, up, int(out[0])) if m else "-")
+out += [span(creating, created), span(created, started), span(started, exited), span(exited, off), span(off, t1)]
 print(" ".join(out))
 PY
 serial=0
@@ -271,7 +274,7 @@ record() {
             local -a f
             read -r -a f <<<"$(python3 "$tmp/phases.py" "$t0us" "$t1us" "$tmp/clearoci-log.json" "$tmp/last.err")"
             local k=0 name
-            for name in vm_up q2k k2a ready p_pre p_create p_run p_stop p_exit; do
+            for name in vm_up q2k k2a ready p_cli p_spawn p_create p_start p_run p_stop p_exit; do
                 [ "${f[k]:--}" != - ] && eval "$name[clearoci]+=\"${f[k]} \""
                 k=$((k + 1))
             done ;;
@@ -332,16 +335,18 @@ declare -a b_label=() b_co=() b_fl=()
 brow() { b_label+=("$1"); b_co+=("$2"); b_fl+=("$3"); }
 m() { median "$1"; }
 brow "whole command (wall)" "${med[clearoci]}" "${med[floor]}"
-brow "CLI start to QEMU spawn (config, virtiofsd)" "$(m "${p_pre[clearoci]:-}")" -
+brow "CLI start, config, state dir (spawn to \"booting the VM\")" "$(m "${p_cli[clearoci]:-}")" -
+brow "virtiofsd, sockets, QEMU spawn" "$(m "${p_spawn[clearoci]:-}")" -
 brow "VM up: QEMU spawn to agent ready" "$(m "${vm_up[clearoci]:-}")" -
 brow "  QEMU to kernel" "$(m "${q2k[clearoci]:-}")" -
 brow "  kernel to agent" "$(m "${k2a[clearoci]:-}")" "$(m "${f_k2a[floor]:-}")"
 brow "  agent ready after" "$(m "${ready[clearoci]:-}")" "$(m "${f_ready[floor]:-}")"
 brow "QEMU to kernel + power-off (wall - guest uptime at ready)" - "$(m "${f_rest[floor]:-}")"
-brow "container create + start" "$(m "${p_create[clearoci]:-}")" -
-brow "container runs \`true\` until its exit is reported" "$(m "${p_run[clearoci]:-}")" -
-brow "power-off (exit reported to QEMU gone)" "$(m "${p_stop[clearoci]:-}")" -
-brow "CLI exit after power-off" "$(m "${p_exit[clearoci]:-}")" -
+brow "CreateContainer request (guest prepares the container)" "$(m "${p_create[clearoci]:-}")" -
+brow "StartProcess request" "$(m "${p_start[clearoci]:-}")" -
+brow "\`true\` runs until its exit is reported" "$(m "${p_run[clearoci]:-}")" -
+brow "output drained, power-off, QEMU gone" "$(m "${p_stop[clearoci]:-}")" -
+brow "CLI exit after power-off (cleanup)" "$(m "${p_exit[clearoci]:-}")" -
 
 row_text() { # variant
     local v=$1 s
