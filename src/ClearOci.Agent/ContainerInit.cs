@@ -21,6 +21,8 @@ internal static class ContainerInit
     {
         try
         {
+            // fds mapped by posix_spawn arrive without close-on-exec; the sync pipe must close at exec.
+            Libc.SetCloexec(SyncFd, true);
             var plan = JsonSerializer.Deserialize(Libc.ReadToEnd(PlanFd), AgentJsonContext.Default.InitPlan)
                 ?? throw ClearOciException.Invalid("empty init plan");
             Libc.close(PlanFd);

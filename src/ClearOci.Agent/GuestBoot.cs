@@ -61,17 +61,36 @@ internal static class GuestBoot
             Log($"mount {fstype} on {target}: {Libc.StrError(Libc.Errno)}");
     }
 
-    /// <summary>Finds the virtio-serial ports by name (no udev in the guest) and opens each twice (read, write).</summary>
+    /// <summary>
+    /// vsock when the kernel command line names the host's ports, else the virtio-serial ports,
+    /// found by name (no udev in the guest).
+    /// </summary>
     private static (Stream Control, Stream Io) OpenChannels()
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
+        string? ports = File.ReadAllText("/proc/cmdline").Split(' ', StringSplitOptions.TrimEntries)
+            .FirstOrDefault(a => a.StartsWith(ProtocolInfo.VsockKernelArg + "=", StringComparison.Ordinal))?[(ProtocolInfo.VsockKernelArg.Length + 1)..];
+        if (ports != null)
+        {
+            var p = ports.Split(',').Select(uint.Parse).ToArray();
+            return (new FdStream(ConnectVsock(p[0], deadline)), new FdStream(ConnectVsock(p[1], deadline)));
+        }
         while (true)
         {
             string? control = FindPort(ProtocolInfo.ControlPortName), io = FindPort(ProtocolInfo.IoPortName);
             if (control != null && io != null && File.Exists(control) && File.Exists(io))
-                return (PortStream.Open(control), PortStream.Open(io));
+                return (FdStream.Open(control), FdStream.Open(io));
             if (DateTime.UtcNow > deadline) throw new IOException("virtio-serial ports not found");
             Thread.Sleep(5);
+        }
+    }
+
+    private static int ConnectVsock(uint port, DateTime deadline)
+    {
+        while (true)
+        {
+            try { return Vsock.Connect(Vsock.CidHost, port); }
+            catch (ClearOci.Spec.ClearOciException) when (DateTime.UtcNow < deadline) { Thread.Sleep(10); }
         }
     }
 

@@ -23,6 +23,8 @@ public static class App
             Console.Out.Write(VersionText());
             return 0;
         }
+        // Channel reads over vsock block a pool thread each; don't let the pool start at 2.
+        ThreadPool.SetMinThreads(16, 16);
         var root = new RootCommand("clearoci: an OCI runtime that runs every container in its own virtual machine");
         foreach (var o in new Option[] { Root, Log, LogFormat, Debug, SystemdCgroup }) root.Options.Add(o);
         root.Options.Add(new Option<bool>("-v") { Description = "print the version" });

@@ -93,6 +93,6 @@ public static class ProtocolInfo
     /// <summary>Names of the virtio-serial ports (and vsock ports) of the two channels.</summary>
     public const string ControlPortName = "org.clearoci.control";
     public const string IoPortName = "org.clearoci.io";
-    public const uint ControlVsockPort = 1024;
-    public const uint IoVsockPort = 1025;
+    /// <summary>Kernel argument naming the host's vsock ports: clearoci.vsock=CONTROL,IO.</summary>
+    public const string VsockKernelArg = "clearoci.vsock";
 }

@@ -77,6 +77,11 @@ public static class QemuCommandLine
 
     private static void Channels(QemuConfig c, List<string> a)
     {
+        if (c.Vsock is { } v)
+        {
+            a.AddRange(["-device", $"{(Mmio(c) ? "vhost-vsock-device" : "vhost-vsock-pci")},id=vsock,guest-cid={v.GuestCid},vhostfd={v.VhostFd}"]);
+            return;
+        }
         a.AddRange(["-device", Mmio(c) ? "virtio-serial-device,id=ser" : "virtio-serial-pci,id=ser"]);
         a.AddRange(["-chardev", $"socket,id=ctl,fd={c.ControlFd}", "-device", $"virtserialport,bus=ser.0,chardev=ctl,name={ProtocolInfo.ControlPortName}"]);
         a.AddRange(["-chardev", $"socket,id=io,fd={c.IoFd}", "-device", $"virtserialport,bus=ser.0,chardev=io,name={ProtocolInfo.IoPortName}"]);
@@ -107,6 +112,7 @@ public static class KernelCommandLine
         else
             k.Add("rdinit=/init");
         if (c.Bare) k.Add("clearoci.bare=1");
+        else if (c.Vsock is { } v) k.Add($"{ProtocolInfo.VsockKernelArg}={v.ControlPort},{v.IoPort}");
         k.AddRange(c.KernelArgs);
         return string.Join(' ', k);
     }

@@ -26,6 +26,8 @@ public sealed record QemuConfig
     public int ControlFd { get; init; } = 3;
     public int IoFd { get; init; } = 4;
     public int QmpFd { get; init; } = 5;
+    /// <summary>When set, the agent channels use vsock instead of virtio-serial ports.</summary>
+    public VsockChannel? Vsock { get; init; }
     /// <summary>Where the guest console goes; null discards it.</summary>
     public string? ConsoleLog { get; init; }
     /// <summary>Extra kernel arguments (after ClearOci's own).</summary>
@@ -37,3 +39,9 @@ public sealed record QemuConfig
     /// <summary>Under TCG: cap of the translation cache in MiB (0: QEMU's default).</summary>
     public int TcgCacheMiB { get; init; } = 32;
 }
+
+/// <summary>
+/// vsock wiring: QEMU gets the vhost-vsock fd (its CID already claimed by the runtime), the guest
+/// connects to the host's two listening ports, which it learns from the kernel command line.
+/// </summary>
+public sealed record VsockChannel(int VhostFd, uint GuestCid, uint ControlPort, uint IoPort);

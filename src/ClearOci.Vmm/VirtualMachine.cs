@@ -40,6 +40,7 @@ public sealed class VirtualMachine : IAsyncDisposable
 {
     private readonly List<int> _helpers = new();
     private readonly List<Socket> _listeners = new();
+    private readonly List<int> _fdsToClose = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _qemuPid;
     private Task<int>? _qemuExit;
@@ -81,10 +82,28 @@ public sealed class VirtualMachine : IAsyncDisposable
         var shares = new List<(string Tag, string Socket)>();
         foreach (var (tag, dir) in o.Shares) shares.Add((tag, StartVirtiofsd(tag, dir)));
 
-        var (ctlHost, ctlGuest) = Libc.SocketPair();
-        var (ioHost, ioGuest) = Libc.SocketPair();
         var (qmpHost, qmpGuest) = Libc.SocketPair();
-        var config = plan with { Shares = shares };
+        var fds = new Dictionary<int, int> { [plan.QmpFd] = qmpGuest };
+        int ctlHost = -1, ioHost = -1, vhostFd = -1, ctlListen = -1, ioListen = -1;
+        VsockChannel? vsock = null;
+        if (o.Host.VhostVsock)
+        {
+            // vsock: the runtime listens first and QEMU's guest connects, as with the serial ports.
+            (vhostFd, uint cid) = Vsock.ClaimGuestCid();
+            (ctlListen, uint ctlPort) = Vsock.Listen();
+            (ioListen, uint ioPort) = Vsock.Listen();
+            _fdsToClose.AddRange([ctlListen, ioListen]);
+            vsock = new VsockChannel(6, cid, ctlPort, ioPort);
+            fds[vsock.VhostFd] = vhostFd;
+        }
+        else
+        {
+            (ctlHost, int ctlGuest) = Libc.SocketPair();
+            (ioHost, int ioGuest) = Libc.SocketPair();
+            fds[plan.ControlFd] = ctlGuest;
+            fds[plan.IoFd] = ioGuest;
+        }
+        var config = plan with { Shares = shares, Vsock = vsock };
         QemuArgv = QemuCommandLine.Build(config);
         int log = Libc.Check(Libc.open(QemuLog, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | 0x400 /* O_APPEND */, 0x1a4), $"open {QemuLog}");
         int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
@@ -97,21 +116,23 @@ public sealed class VirtualMachine : IAsyncDisposable
             {
                 Path = config.QemuBinary,
                 Args = QemuArgv,
-                Fds = new Dictionary<int, int> { [0] = devnull, [1] = log, [2] = log, [config.ControlFd] = ctlGuest, [config.IoFd] = ioGuest, [config.QmpFd] = qmpGuest },
+                Fds = new Dictionary<int, int>(fds) { [0] = devnull, [1] = log, [2] = log },
             });
         }
         finally
         {
-            Libc.close(ctlGuest); Libc.close(ioGuest); Libc.close(qmpGuest); Libc.close(log); Libc.close(devnull);
+            foreach (var fd in fds.Values) Libc.close(fd);
+            Libc.close(log); Libc.close(devnull);
         }
         var spawned = _clock.Elapsed;
         _qemuExit = Reaper.WaitAsync(_qemuPid);
         Qmp = new QmpClient(SocketStream(qmpHost));
-        Agent = new AgentClient(SocketStream(ctlHost), SocketStream(ioHost));
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(o.BootTimeout);
-        var hello = Agent.HelloAsync(timeout.Token);
+        var hello = vsock is null
+            ? ConnectAgentAsync(Task.FromResult<(Stream, Stream)>((SocketStream(ctlHost), SocketStream(ioHost))), timeout.Token)
+            : ConnectAgentAsync(Task.Run(() => AcceptVsock(ctlListen, ioListen, vsock.GuestCid, timeout.Token)), timeout.Token);
         var first = await Task.WhenAny(hello, _qemuExit, Task.Delay(Timeout.Infinite, timeout.Token)).ConfigureAwait(false);
         if (first != hello || !hello.IsCompletedSuccessfully)
         {
@@ -125,6 +146,20 @@ public sealed class VirtualMachine : IAsyncDisposable
     }
 
     public QmpClient Qmp { get; private set; } = null!;
+
+    private async Task<Hello> ConnectAgentAsync(Task<(Stream Control, Stream Io)> channels, CancellationToken ct)
+    {
+        var (control, io) = await channels.ConfigureAwait(false);
+        Agent = new AgentClient(control, io);
+        return await Agent.HelloAsync(ct).ConfigureAwait(false);
+    }
+
+    private static (Stream, Stream) AcceptVsock(int ctlListen, int ioListen, uint cid, CancellationToken ct)
+    {
+        int control = Vsock.Accept(ctlListen, cid, ct);
+        int io = Vsock.Accept(ioListen, cid, ct);
+        return (new FdStream(control), new FdStream(io));
+    }
 
     /// <summary>The QEMU configuration for these options (no I/O; the shares' sockets are given).</summary>
     public static QemuConfig PlanQemu(VmOptions o, IReadOnlyList<(string Tag, string Socket)> shares, string? consoleLog, bool bare = false)
@@ -216,6 +251,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         Agent?.Dispose();
         Qmp?.Dispose();
         foreach (var l in _listeners) l.Dispose();
+        foreach (var fd in _fdsToClose) Libc.close(fd);
     }
 }
 
