@@ -118,6 +118,11 @@ fi
 CLEAROCI_ASSETS=$(readlink -f "$CLEAROCI_ASSETS")
 [ -f "$CLEAROCI_ASSETS/vmlinux" ] || die "no guest assets in $CLEAROCI_ASSETS: run make assets"
 export CLEAROCI_ASSETS
+# Pin the CLI too (a concurrent `make build` rewrites out/bin): run a private copy. It is a
+# single NativeAOT file, and CLEAROCI_ASSETS tells it where the assets are.
+clearoci_sha=$(sha256sum "$CLEAROCI" | cut -c1-12)
+cp "$CLEAROCI" "$tmp/clearoci" || die "cannot copy $CLEAROCI"
+CLEAROCI_BIN=$tmp/clearoci
 asset_version=$(cat "$CLEAROCI_ASSETS/version" 2>/dev/null || basename "$CLEAROCI_ASSETS")
 
 bundle=$tmp/bundle
@@ -133,8 +138,8 @@ PY
 # The floor's QEMU argv: from the CLI when it can print it, else built here the same way.
 console=$tmp/floor-console.log
 declare -a floor_argv=()
-if "$CLEAROCI" check --help 2>/dev/null | grep -q -- '--print-qemu-argv'; then
-    mapfile -t floor_argv < <("$CLEAROCI" check --print-qemu-argv) ||:
+if "$CLEAROCI_BIN" check --help 2>/dev/null | grep -q -- '--print-qemu-argv'; then
+    mapfile -t floor_argv < <("$CLEAROCI_BIN" check --print-qemu-argv) ||:
     [ ${#floor_argv[@]} -gt 0 ] || die "clearoci check --print-qemu-argv printed nothing"
     floor_source="clearoci check --print-qemu-argv"
 else
@@ -180,7 +185,7 @@ floor_cmdline=$(quote "${floor_argv[@]}")
 # ---------------------------------------------------------------- machine
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem_total=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-accel=$("$CLEAROCI" check 2>/dev/null | sed -n 's/^accelerator:[[:space:]]*//p')
+accel=$("$CLEAROCI_BIN" check 2>/dev/null | sed -n 's/^accelerator:[[:space:]]*//p')
 qemu_version=$(qemu-system-x86_64 --version 2>/dev/null | head -1 | sed 's/^QEMU emulator version //')
 runc_version=$("$RUNC" --version 2>/dev/null | head -1)
 crun_version=$("$CRUN" --version 2>/dev/null | head -1)
@@ -236,7 +241,7 @@ run_once() {
     id=bench-$$-$v-$serial
     local -a cmd
     case $v in
-        clearoci) cmd=("$CLEAROCI" --debug --log "$tmp/clearoci-log.json" --log-format json --root "$tmp/clearoci-root" run --bundle "$bundle" "$id")
+        clearoci) cmd=("$CLEAROCI_BIN" --debug --log "$tmp/clearoci-log.json" --log-format json --root "$tmp/clearoci-root" run --bundle "$bundle" "$id")
             : >"$tmp/clearoci-log.json" ;;
         floor) cmd=("${floor_argv[@]}"); : >"$console" ;;
         runc) cmd=("$RUNC" --root "$tmp/runc-root" run --bundle "$bundle" "$id"); made_rt+=("$RUNC"); made_root+=("$tmp/runc-root"); made_id+=("$id") ;;
@@ -259,9 +264,9 @@ record() {
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
         why="timed out after ${LIMIT} s"
     elif [ "$rc" != 0 ]; then
-        why="exit status $rc: $(tr '\n' ' ' <"$tmp/last.err" | cut -c1-300)"
+        why="exit status $rc: $(tr '\n' ' ' <"$tmp/last.err" | cut -c1-300 | sed 's/ *$//')"
     elif [ "$v" = floor ] && ! grep -q 'bare boot ready' "$console"; then
-        why="QEMU exited without 'clearoci-agent: bare boot ready' on the console (an agent without bare mode? rebuild with make assets): $(tail -3 "$console" | tr '\n' ' ' | cut -c1-300)"
+        why="QEMU exited without 'clearoci-agent: bare boot ready' on the console (an agent without bare mode? rebuild with make assets): $(tail -3 "$console" | tr '\n' ' ' | cut -c1-300 | sed 's/ *$//')"
     fi
     if [ -n "$why" ]; then
         unavailable[$v]=$why
@@ -367,7 +372,7 @@ report_text() {
     echo "          accelerator: $accel"
     echo "          QEMU $qemu_version; $runc_version; $crun_version"
     echo "          load average $load_start at start, $load_end at end"
-    echo "clearoci: $CLEAROCI ($clearoci_commit), guest assets $asset_version"
+    echo "clearoci: $CLEAROCI (sha256 $clearoci_sha..., tree $clearoci_commit), guest assets $asset_version"
     echo
     printf '  %-24s %9s %9s %9s %6s\n' "" median min max runs
     for v in "${variants[@]}"; do row_text "$v"; done
@@ -391,7 +396,7 @@ report_text() {
 report_md() {
     echo "**Machine:** $(nproc) CPUs ($cpu_model), $mem_total RAM, kernel $(uname -r), accelerator: $accel;"
     echo "QEMU $qemu_version; $runc_version; $crun_version. Load average $load_start at start, $load_end at end."
-    echo "clearoci $clearoci_commit, guest assets $asset_version. \`true\` in a busybox bundle,"
+    echo "clearoci binary sha256 $clearoci_sha... (tree $clearoci_commit), guest assets $asset_version. \`true\` in a busybox bundle,"
     echo "$rounds interleaved rounds after 1 warm-up; wall time in ms from spawn to exit."
     echo
     echo "| | median | min | max | runs |"
@@ -402,7 +407,7 @@ report_md() {
     echo
     echo "| breakdown (medians, ms) | clearoci | floor |"
     echo "|---|---:|---:|"
-    for i in "${!b_label[@]}"; do echo "| ${b_label[i]} | ${b_co[i]} | ${b_fl[i]} |"; done
+    for i in "${!b_label[@]}"; do echo "| ${b_label[i]/#  /· } | ${b_co[i]} | ${b_fl[i]} |"; done
     echo
     echo "Commands (TMP: the script's private directory, ID: unique per run):"
     echo
