@@ -28,10 +28,24 @@ public static class App
         var root = new RootCommand("clearoci: an OCI runtime that runs every container in its own virtual machine");
         foreach (var o in new Option[] { Root, Log, LogFormat, Debug, SystemdCgroup }) root.Options.Add(o);
         root.Options.Add(new Option<bool>("-v") { Description = "print the version" });
-        root.Subcommands.Add(RunVerb.Build());
-        root.Subcommands.Add(CheckVerb.Build());
+        foreach (var verb in new[]
+        {
+            LifecycleVerbs.Create(), LifecycleVerbs.Start(), LifecycleVerbs.State(), LifecycleVerbs.Kill(), LifecycleVerbs.Delete(),
+            RunVerb.Build(), ExtraVerbs.Pause(), ExtraVerbs.Resume(), ExtraVerbs.Ps(), ExtraVerbs.List(),
+            CheckVerb.Build(), ExtraVerbs.Supervise(),
+        })
+            root.Subcommands.Add(verb);
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>The global flags to hand on to a child clearoci (the supervisor).</summary>
+    public static IReadOnlyList<string> GlobalArgs(ParseResult p)
+    {
+        var args = new List<string> { "--root", Path.GetFullPath(p.GetValue(Root)!) };
+        if (p.GetValue(Log) is { } log) args.AddRange(["--log", Path.GetFullPath(log), "--log-format", p.GetValue(LogFormat)!]);
+        if (p.GetValue(Debug)) args.Add("--debug");
+        return args;
     }
 
     /// <summary>runc's three lines; dockerd parses them.</summary>

@@ -1,0 +1,144 @@
+using System.CommandLine;
+using ClearOci.Runtime;
+using ClearOci.Spec;
+
+namespace ClearOci.Cli;
+
+/// <summary>The OCI-standard verbs (create, start, state, kill, delete): parse, call Lifecycle, print.</summary>
+internal static class LifecycleVerbs
+{
+    public static Lifecycle Open(ParseResult p) => new(new StateStore(p.GetValue(App.Root)!));
+
+    private static Argument<string> Id() => new("container-id") { Description = "the container's id" };
+
+    public static Command Create()
+    {
+        var bundle = new Option<string>("--bundle", "-b") { Description = "path to the root of the bundle directory", DefaultValueFactory = _ => "." };
+        var pidFile = new Option<string?>("--pid-file") { Description = "file to write the pid that exits with the container's status" };
+        var console = new Option<string?>("--console-socket") { Description = "unix socket that receives the pty master" };
+        var preserve = new Option<int>("--preserve-fds") { Description = "pass N additional fds to the container" };
+        var noPivot = new Option<bool>("--no-pivot") { Description = "accepted; the guest always pivots when it can" };
+        var noKeyring = new Option<bool>("--no-new-keyring") { Description = "accepted" };
+        var id = Id();
+        var cmd = new Command("create", "create a container (its VM boots; the process waits for start)") { bundle, pidFile, console, preserve, noPivot, noKeyring, id };
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            Open(p).Create(new CreateRequest
+            {
+                Id = p.GetValue(id)!, Bundle = p.GetValue(bundle)!, PidFile = p.GetValue(pidFile),
+                ConsoleSocket = p.GetValue(console), PreserveFds = p.GetValue(preserve),
+                Self = Environment.ProcessPath!, GlobalArgs = App.GlobalArgs(p),
+            });
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+
+    public static Command Start() => Simple("start", "start the created container's process", (l, id) => l.Start(id));
+
+    public static Command State()
+    {
+        var id = Id();
+        var cmd = new Command("state", "print the container's OCI state") { id };
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            Console.Out.WriteLine(SpecJson.Serialize(Open(p).State(p.GetValue(id)!), indented: true));
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+
+    public static Command Kill()
+    {
+        var all = new Option<bool>("--all", "-a") { Description = "send the signal to every process of the container" };
+        var id = Id();
+        var signal = new Argument<string>("signal") { Description = "number or name; default SIGTERM", DefaultValueFactory = _ => "SIGTERM" };
+        var cmd = new Command("kill", "send a signal to the container's process") { all, id, signal };
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            Open(p).Kill(p.GetValue(id)!, SignalNames.Parse(p.GetValue(signal)!));
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+
+    public static Command Delete()
+    {
+        var force = new Option<bool>("--force", "-f") { Description = "kill the container first if it is still running" };
+        var id = Id();
+        var cmd = new Command("delete", "delete the container and its VM") { force, id };
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            Open(p).Delete(p.GetValue(id)!, p.GetValue(force));
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+
+    public static Command Simple(string name, string description, Action<Lifecycle, string> verb)
+    {
+        var id = Id();
+        var cmd = new Command(name, description) { id };
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            verb(Open(p), p.GetValue(id)!);
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+}
+
+/// <summary>runc's extras around the lifecycle: pause, resume, ps, list; and the hidden supervisor.</summary>
+internal static class ExtraVerbs
+{
+    public static Command Pause() => LifecycleVerbs.Simple("pause", "pause the whole VM of the container", (l, id) => l.Pause(id));
+    public static Command Resume() => LifecycleVerbs.Simple("resume", "resume a paused container", (l, id) => l.Resume(id));
+
+    public static Command Ps()
+    {
+        var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        var id = new Argument<string>("container-id");
+        var cmd = new Command("ps", "host processes of the container") { format, id };
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            var pids = LifecycleVerbs.Open(p).Ps(p.GetValue(id)!);
+            if (p.GetValue(format) == "json") Console.Out.WriteLine(Lifecycle.ToJson(pids));
+            else { Console.Out.WriteLine("PID"); foreach (var pid in pids) Console.Out.WriteLine(pid); }
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+
+    public static Command List()
+    {
+        var format = new Option<string>("--format", "-f") { Description = "table or json", DefaultValueFactory = _ => "table" };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "ids only" };
+        var cmd = new Command("list", "list containers") { format, quiet };
+        cmd.Aliases.Add("ls");
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            var list = LifecycleVerbs.Open(p).List();
+            if (p.GetValue(quiet)) foreach (var e in list) Console.Out.WriteLine(e.Id);
+            else if (p.GetValue(format) == "json") Console.Out.WriteLine(Lifecycle.ToJson(list));
+            else
+            {
+                Console.Out.WriteLine($"{"ID",-24} {"PID",-8} {"STATUS",-10} {"BUNDLE",-40} CREATED");
+                foreach (var e in list) Console.Out.WriteLine($"{e.Id,-24} {e.Pid,-8} {e.Status,-10} {e.Bundle,-40} {e.Created:O}");
+            }
+            return Task.FromResult(0);
+        }));
+        return cmd;
+    }
+
+    /// <summary>`supervise`: not for users; `create` starts it, detached, as the container's pid.</summary>
+    public static Command Supervise()
+    {
+        var bundle = new Option<string>("--bundle") { Required = true };
+        var readyFd = new Option<int>("--ready-fd") { Required = true };
+        var id = new Argument<string>("container-id");
+        var cmd = new Command("supervise", "internal: the per-VM supervisor") { bundle, readyFd, id };
+        cmd.Hidden = true;
+        cmd.SetAction((p, ct) => Supervisor.RunAsync(new StateStore(p.GetValue(App.Root)!), p.GetValue(id)!, p.GetValue(bundle)!, p.GetValue(readyFd)));
+        return cmd;
+    }
+}

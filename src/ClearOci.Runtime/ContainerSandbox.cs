@@ -1,0 +1,108 @@
+using ClearOci.Protocol;
+using ClearOci.Spec;
+using ClearOci.Vmm;
+
+namespace ClearOci.Runtime;
+
+/// <summary>The caller's stdio, as streams (tests pass their own).</summary>
+public sealed record Stdio(Stream? Input, Stream Output, Stream Error);
+
+/// <summary>
+/// One container in its own VM: boot and create, start, signal, pause, wait, power off. Shared
+/// by `run` (in the caller's process) and the per-VM supervisor (behind `create`).
+/// </summary>
+public sealed class ContainerSandbox : IAsyncDisposable
+{
+    private const uint StdinStream = 1, StdoutStream = 2, StderrStream = 3;
+    private Task _outputDone = Task.CompletedTask;
+
+    private ContainerSandbox(string id, VirtualMachine vm)
+    {
+        Id = id;
+        Vm = vm;
+        Exited = vm.Agent.WaitExitAsync(id);
+    }
+
+    public string Id { get; }
+    public VirtualMachine Vm { get; }
+    public Task<ProcessExited> Exited { get; }
+
+    /// <summary>Boots a VM for the bundle and prepares the container process in it (not yet running).</summary>
+    public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default)
+    {
+        var (_, rootfs) = ConfigLoader.Load(bundle);
+        string configJson = File.ReadAllText(Path.Combine(bundle, ConfigLoader.ConfigFileName));
+        var settings = VmSettings.FromEnvironment();
+        DebugLog.Write("booting the VM");
+        var vm = await VirtualMachine.StartAsync(new VmOptions
+        {
+            Name = id,
+            RuntimeDir = runtimeDir,
+            Assets = GuestAssets.Locate(),
+            Host = HostInfo.Probe(),
+            Shares = [("rootfs", rootfs)],
+            MemoryMiB = settings.MemoryMiB,
+            Vcpus = settings.Vcpus,
+            Root = settings.Root,
+        }, ct).ConfigureAwait(false);
+        DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
+        var sandbox = new ContainerSandbox(id, vm);
+        try
+        {
+            sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
+            var streams = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
+            await vm.Agent.RequestAsync(new CreateContainer { ContainerId = id, ConfigJson = configJson, RootfsTag = "rootfs", Stdio = streams }, ct).ConfigureAwait(false);
+            DebugLog.Write("container created");
+            return sandbox;
+        }
+        catch
+        {
+            await sandbox.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Runs the prepared process and starts relaying <paramref name="input"/> to its stdin.</summary>
+    public async Task StartAsync(Stream? input, CancellationToken ct = default)
+    {
+        await Vm.Agent.RequestAsync(new StartProcess { ContainerId = Id }, ct).ConfigureAwait(false);
+        DebugLog.Write("container started");
+        _ = PumpInputAsync(input);
+    }
+
+    public Task SignalAsync(int signal) => Vm.Agent.RequestAsync(new SignalProcess { ContainerId = Id, Signal = signal });
+
+    /// <summary>Stops every vCPU (the whole VM, so every process of the container).</summary>
+    public Task PauseAsync() => Vm.Qmp.ExecuteAsync("stop");
+
+    public Task ResumeAsync() => Vm.Qmp.ExecuteAsync("cont");
+
+    /// <summary>Waits for the process to exit and its output to drain, then powers the VM off. Returns the exit code.</summary>
+    public async Task<int> WaitAsync()
+    {
+        var result = await Exited.ConfigureAwait(false);
+        DebugLog.Write($"container exited with status {result.Status}");
+        await Task.WhenAny(_outputDone, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        await Vm.ShutdownAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        DebugLog.Write("VM powered off");
+        return result.Status;
+    }
+
+    private async Task PumpInputAsync(Stream? input)
+    {
+        try
+        {
+            if (input != null)
+            {
+                byte[] buffer = new byte[IoChannel.MaxChunk];
+                int n;
+                while ((n = await input.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                    await Vm.Agent.SendInputAsync(StdinStream, buffer.AsMemory(0, n)).ConfigureAwait(false);
+            }
+            await Vm.Agent.SendInputEofAsync(StdinStream).ConfigureAwait(false);
+        }
+        catch (Exception) { /* the VM went away first */ }
+    }
+
+    public ValueTask DisposeAsync() => Vm.DisposeAsync();
+}

@@ -1,0 +1,186 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ClearOci.Native;
+using ClearOci.Spec;
+
+namespace ClearOci.Runtime;
+
+/// <summary>One row of `list --format json` (runc's fields).</summary>
+public sealed record ListEntry
+{
+    [JsonPropertyName("ociVersion")] public string OciVersion { get; init; } = "1.2.0";
+    [JsonPropertyName("id")] public required string Id { get; init; }
+    [JsonPropertyName("pid")] public int Pid { get; init; }
+    [JsonPropertyName("status")] public required string Status { get; init; }
+    [JsonPropertyName("bundle")] public required string Bundle { get; init; }
+    [JsonPropertyName("rootfs")] public string Rootfs { get; init; } = "";
+    [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
+    [JsonPropertyName("owner")] public string Owner { get; init; } = "root";
+}
+
+/// <summary>What `create` needs.</summary>
+public sealed record CreateRequest
+{
+    public required string Id { get; init; }
+    public required string Bundle { get; init; }
+    public string? PidFile { get; init; }
+    public string? ConsoleSocket { get; init; }
+    public int PreserveFds { get; init; }
+    /// <summary>The executable to run as the supervisor (`clearoci supervise ...`).</summary>
+    public required string Self { get; init; }
+    /// <summary>Global flags the supervisor must see too (--root, --debug...).</summary>
+    public required IReadOnlyList<string> GlobalArgs { get; init; }
+}
+
+/// <summary>The OCI verbs on the host. Each reads state, checks the transition, and asks the supervisor.</summary>
+public sealed class Lifecycle
+{
+    private static readonly TimeSpan VerbTimeout = TimeSpan.FromSeconds(30);
+    private readonly StateStore _store;
+
+    public Lifecycle(StateStore store) => _store = store;
+
+    public void Create(CreateRequest r)
+    {
+        ContainerId.Validate(r.Id);
+        string bundle = Path.GetFullPath(r.Bundle);
+        var (spec, _) = ConfigLoader.Load(bundle); // config errors before anything exists
+        if (r.ConsoleSocket != null) throw new ClearOciException(ErrorCode.Unsupported, "--console-socket (a terminal) is not supported yet");
+        if (r.PreserveFds > 0) throw new ClearOciException(ErrorCode.Unsupported, "--preserve-fds cannot reach a process inside a VM (not supported yet)");
+        string dir = StateDirectory.Create(_store.Root, r.Id);
+        try
+        {
+            _store.Write(new ContainerRecord { Id = r.Id, Bundle = bundle, Status = Status.Creating, Created = DateTimeOffset.UtcNow, Annotations = spec.Annotations });
+            var (readyRead, readyWrite) = Libc.Pipe();
+            int pid;
+            try
+            {
+                pid = Spawner.Spawn(new SpawnOptions
+                {
+                    Path = r.Self,
+                    Args = ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", "3", r.Id],
+                    Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
+                    NewSession = true,
+                    WorkingDirectory = "/",
+                });
+            }
+            finally { Libc.close(readyWrite); }
+            string reply;
+            try { reply = Encoding.UTF8.GetString(Libc.ReadToEnd(readyRead)); }
+            finally { Libc.close(readyRead); }
+            if (reply != "R")
+            {
+                WaitGone(pid, ProcessIdentity.StartTime(pid), TimeSpan.FromSeconds(15));
+                throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "the supervisor exited while creating the container");
+            }
+            if (r.PidFile != null) AtomicFile.Write(Path.GetFullPath(r.PidFile), Encoding.ASCII.GetBytes(pid.ToString()));
+        }
+        catch
+        {
+            StateDirectory.Remove(dir);
+            throw;
+        }
+    }
+
+    public void Start(string id)
+    {
+        var r = _store.Read(id);
+        Transitions.CheckStart(StateStore.Effective(r));
+        Call(id, new SupervisorRequest { Op = "start" });
+    }
+
+    public OciState State(string id)
+    {
+        var r = _store.Read(id);
+        return r.ToOciState(StateStore.Effective(r));
+    }
+
+    public void Kill(string id, int signal)
+    {
+        var r = _store.Read(id);
+        Transitions.CheckKill(StateStore.Effective(r));
+        Call(id, new SupervisorRequest { Op = "kill", Signal = signal });
+    }
+
+    public void Pause(string id)
+    {
+        Transitions.CheckPause(StateStore.Effective(_store.Read(id)));
+        Call(id, new SupervisorRequest { Op = "pause" });
+    }
+
+    public void Resume(string id)
+    {
+        Transitions.CheckResume(StateStore.Effective(_store.Read(id)));
+        Call(id, new SupervisorRequest { Op = "resume" });
+    }
+
+    public List<int> Ps(string id)
+    {
+        var r = _store.Read(id);
+        if (StateStore.Effective(r) == Status.Stopped) return [];
+        return Call(id, new SupervisorRequest { Op = "ps" }).Pids ?? [];
+    }
+
+    /// <summary>Removes a stopped container; with force, kills a live one first. Force is idempotent.</summary>
+    public void Delete(string id, bool force)
+    {
+        ContainerId.Validate(id);
+        if (!_store.Exists(id))
+        {
+            if (force) return;
+            throw new ClearOciException(ErrorCode.NotFound, $"container does not exist: {id}");
+        }
+        ContainerRecord? r = null;
+        try { r = _store.Read(id); }
+        catch (ClearOciException) when (force) { /* a create that died before writing its state */ }
+        if (r != null)
+        {
+            var status = StateStore.Effective(r);
+            if (status != Status.Stopped)
+            {
+                if (!force) Transitions.CheckDelete(id, status);
+                if (r.SupervisorPid > 0)
+                {
+                    try { Call(id, new SupervisorRequest { Op = "kill", Signal = 9 }); } catch (ClearOciException) { }
+                    if (!WaitGone(r.SupervisorPid, r.SupervisorStartTime, TimeSpan.FromSeconds(15)))
+                    {
+                        Libc.kill(r.SupervisorPid, 9); // the agent powers the VM off when its host link drops
+                        WaitGone(r.SupervisorPid, r.SupervisorStartTime, TimeSpan.FromSeconds(5));
+                    }
+                }
+            }
+        }
+        StateDirectory.Remove(_store.Dir(id));
+    }
+
+    public List<ListEntry> List() =>
+        _store.Ids().Select(id =>
+        {
+            try
+            {
+                var r = _store.Read(id);
+                var s = StateStore.Effective(r);
+                return new ListEntry { Id = id, Pid = s == Status.Stopped ? 0 : r.SupervisorPid, Status = Transitions.Name(s), Bundle = r.Bundle, Created = r.Created };
+            }
+            catch (ClearOciException) { return null; }
+        }).OfType<ListEntry>().ToList();
+
+    public static string ToJson(List<ListEntry> list) => JsonSerializer.Serialize(list, RuntimeJsonContext.Default.ListListEntry);
+    public static string ToJson(List<int> pids) => JsonSerializer.Serialize(pids, RuntimeJsonContext.Default.ListInt32);
+
+    private SupervisorResponse Call(string id, SupervisorRequest request) =>
+        SupervisorClient.CallAsync(_store.SocketPath(id), request, VerbTimeout).GetAwaiter().GetResult();
+
+    /// <summary>Polls (with a deadline) until the process is gone or its pid belongs to another process.</summary>
+    private static bool WaitGone(int pid, ulong startTime, TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (DateTime.UtcNow < until)
+        {
+            if (!ProcessIdentity.IsAlive(pid, startTime)) return true;
+            Thread.Sleep(20);
+        }
+        return !ProcessIdentity.IsAlive(pid, startTime);
+    }
+}

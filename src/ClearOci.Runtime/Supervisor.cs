@@ -1,0 +1,137 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using ClearOci.Native;
+using ClearOci.Spec;
+
+namespace ClearOci.Runtime;
+
+/// <summary>
+/// The long-lived process behind `create`: one per VM. It owns the VM (QEMU, virtiofsd, the agent
+/// link), holds the container's stdio as its fds 0-2, answers the CLI's verbs on its socket,
+/// forwards the signals it receives, and exits with the container's exit status, so the engine
+/// that adopted it (containerd-shim, conmon) reaps the real code.
+/// </summary>
+public sealed class Supervisor
+{
+    private readonly StateStore _store;
+    private readonly string _id;
+    private ContainerSandbox _sandbox = null!;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+
+    private Supervisor(StateStore store, string id)
+    {
+        _store = store;
+        _id = id;
+    }
+
+    /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/>: 'R', or 'E' and the message.</summary>
+    public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd)
+    {
+        var s = new Supervisor(store, id);
+        return await s.RunAsync(bundle, readyFd).ConfigureAwait(false);
+    }
+
+    private async Task<int> RunAsync(string bundle, int readyFd)
+    {
+        Socket listener;
+        try
+        {
+            var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
+            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio).ConfigureAwait(false);
+            int pid = Environment.ProcessId;
+            _store.Update(_id, r => r with { Status = Status.Created, SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
+            listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(_store.SocketPath(_id)));
+            listener.Listen(16);
+        }
+        catch (Exception e)
+        {
+            string message = e is ClearOciException ? e.Message : $"internal error: {e}";
+            try { Libc.WriteAll(readyFd, Encoding.UTF8.GetBytes("E" + message)); } catch (ClearOciException) { }
+            if (_sandbox != null) await _sandbox.DisposeAsync().ConfigureAwait(false);
+            return 1;
+        }
+        Libc.WriteAll(readyFd, "R"u8);
+        Libc.close(readyFd);
+
+        using var signals = SignalForwarding.Install(_sandbox);
+        using var cts = new CancellationTokenSource();
+        var serving = ServeAsync(listener, cts.Token);
+        int status = await _sandbox.WaitAsync().ConfigureAwait(false);
+        _store.Update(_id, r => r with { Status = Status.Stopped, ExitStatus = status });
+        cts.Cancel();
+        listener.Dispose();
+        await _sandbox.DisposeAsync().ConfigureAwait(false);
+        return status;
+    }
+
+    private async Task ServeAsync(Socket listener, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            Socket client;
+            try { client = await listener.AcceptAsync(ct).ConfigureAwait(false); }
+            catch (Exception) { return; }
+            _ = Task.Run(() => HandleAsync(client));
+        }
+    }
+
+    private async Task HandleAsync(Socket client)
+    {
+        using var _ = client;
+        await using var stream = new NetworkStream(client, ownsSocket: false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        SupervisorResponse response;
+        try
+        {
+            string line = await reader.ReadLineAsync().ConfigureAwait(false) ?? "";
+            var request = JsonSerializer.Deserialize(line, RuntimeJsonContext.Default.SupervisorRequest)
+                ?? throw ClearOciException.Invalid("empty request");
+            response = await DispatchAsync(request).ConfigureAwait(false);
+        }
+        catch (ClearOciException e) { response = new SupervisorResponse { Error = e.Message, Code = e.Code.ToString() }; }
+        catch (Exception e) { response = new SupervisorResponse { Error = e.Message, Code = nameof(ErrorCode.Internal) }; }
+        byte[] reply = JsonSerializer.SerializeToUtf8Bytes(response, RuntimeJsonContext.Default.SupervisorResponse);
+        try { await stream.WriteAsync(reply.Append((byte)'\n').ToArray()).ConfigureAwait(false); } catch (IOException) { }
+    }
+
+    /// <summary>Each verb checks the state and moves it under one lock, so two verbs never interleave.</summary>
+    private async Task<SupervisorResponse> DispatchAsync(SupervisorRequest request)
+    {
+        await _lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var status = _store.Read(_id).Status;
+            switch (request.Op)
+            {
+                case "start":
+                    Transitions.CheckStart(status);
+                    await _sandbox.StartAsync(Console.OpenStandardInput()).ConfigureAwait(false);
+                    _store.Update(_id, r => r with { Status = Status.Running });
+                    break;
+                case "kill":
+                    Transitions.CheckKill(status);
+                    if (status == Status.Paused && request.Signal == 9) await _sandbox.ResumeAsync().ConfigureAwait(false);
+                    await _sandbox.SignalAsync(request.Signal).ConfigureAwait(false);
+                    break;
+                case "pause":
+                    Transitions.CheckPause(status);
+                    await _sandbox.PauseAsync().ConfigureAwait(false);
+                    _store.Update(_id, r => r with { Status = Status.Paused });
+                    break;
+                case "resume":
+                    Transitions.CheckResume(status);
+                    await _sandbox.ResumeAsync().ConfigureAwait(false);
+                    _store.Update(_id, r => r with { Status = Status.Running });
+                    break;
+                case "ps":
+                    return new SupervisorResponse { Pids = [Environment.ProcessId] };
+                default:
+                    throw ClearOciException.Invalid($"unknown supervisor request {request.Op}");
+            }
+            return new SupervisorResponse();
+        }
+        finally { _lock.Release(); }
+    }
+}
