@@ -223,7 +223,10 @@ m = re.search(r"VM up in (\d+) ms \(QEMU to kernel (-?\d+) ms, kernel to agent (
 out = list(m.groups()) if m else ["-"] * 4
 def at(prefix):
     return next((t for msg, t in msgs if msg.startswith(prefix)), None)
-boot, up, creating, created = at("booting the VM"), at("VM up in"), at("creating the container"), at("created")
+boot, up = at("booting the VM"), at("VM up in")
+# The create request starts right after "VM up" (older CLIs also logged "creating the container").
+creating = at("creating the container") or up
+created = at("container created") or at("created")
 started, exited, off = at("container started"), at("container exited"), at("VM powered off")
 def span(a, b, minus=0):
     return "-" if a is None or b is None else str(round((b - a) / 1000 - minus))
