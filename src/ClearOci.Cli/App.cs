@@ -32,7 +32,7 @@ public static class App
         {
             LifecycleVerbs.Create(), LifecycleVerbs.Start(), LifecycleVerbs.State(), LifecycleVerbs.Kill(), LifecycleVerbs.Delete(),
             RunVerb.Build(), ExtraVerbs.Pause(), ExtraVerbs.Resume(), ExtraVerbs.Ps(), ExtraVerbs.List(),
-            CheckVerb.Build(), ExtraVerbs.Supervise(),
+            SpecVerbs.Spec(), SpecVerbs.Features(), CheckVerb.Build(), ExtraVerbs.Supervise(),
         })
             root.Subcommands.Add(verb);
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });

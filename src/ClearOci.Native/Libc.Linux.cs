@@ -77,3 +77,8 @@ public static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int setresgid(uint r, uint e, uint s);
     [LibraryImport(Lib, SetLastError = true)] public static partial int setgroups(nint size, uint* list);
 }
+
+public static partial class Libc
+{
+    [LibraryImport(Lib, SetLastError = true)] public static partial int setns(int fd, int nstype);
+}

@@ -16,21 +16,23 @@ public sealed class ContainerSandbox : IAsyncDisposable
     private const uint StdinStream = 1, StdoutStream = 2, StderrStream = 3;
     private Task _outputDone = Task.CompletedTask;
 
-    private ContainerSandbox(string id, VirtualMachine vm)
+    private ContainerSandbox(string id, OciSpec spec, VirtualMachine vm)
     {
         Id = id;
+        Spec = spec;
         Vm = vm;
         Exited = vm.Agent.WaitExitAsync(id);
     }
 
     public string Id { get; }
+    public OciSpec Spec { get; }
     public VirtualMachine Vm { get; }
     public Task<ProcessExited> Exited { get; }
 
     /// <summary>Boots a VM for the bundle and prepares the container process in it (not yet running).</summary>
     public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default)
     {
-        var (_, rootfs) = ConfigLoader.Load(bundle);
+        var (spec, rootfs) = ConfigLoader.Load(bundle);
         string configJson = File.ReadAllText(Path.Combine(bundle, ConfigLoader.ConfigFileName));
         var settings = VmSettings.FromEnvironment();
         DebugLog.Write("booting the VM");
@@ -46,7 +48,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
             Root = settings.Root,
         }, ct).ConfigureAwait(false);
         DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
-        var sandbox = new ContainerSandbox(id, vm);
+        var sandbox = new ContainerSandbox(id, spec, vm);
         try
         {
             sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));

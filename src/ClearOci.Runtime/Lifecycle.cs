@@ -152,6 +152,15 @@ public sealed class Lifecycle
             }
         }
         StateDirectory.Remove(_store.Dir(id));
+        if (r != null) RunPoststop(r);
+    }
+
+    private static void RunPoststop(ContainerRecord r)
+    {
+        OciSpec spec;
+        try { spec = ConfigLoader.Load(r.Bundle, requireProcess: false).Spec; }
+        catch (ClearOciException) { return; } // the bundle is gone: nothing left to tell
+        HookRunner.RunBestEffort("poststop", spec.Hooks?.Poststop, r.ToOciState(Status.Stopped));
     }
 
     public List<ListEntry> List() =>

@@ -18,6 +18,7 @@ public sealed class Supervisor
     private readonly string _id;
     private ContainerSandbox _sandbox = null!;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private Hooks? _hooks;
 
     private Supervisor(StateStore store, string id)
     {
@@ -37,10 +38,17 @@ public sealed class Supervisor
         Socket listener;
         try
         {
+            HostNetwork.EnterFor(ConfigLoader.Load(bundle).Spec); // before the first await: main thread
             var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
             _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio).ConfigureAwait(false);
             int pid = Environment.ProcessId;
-            _store.Update(_id, r => r with { Status = Status.Created, SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
+            var record = _store.Update(_id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
+            _hooks = _sandbox.Spec.Hooks;
+            var creating = record.ToOciState(Status.Creating);
+            HookRunner.Run("prestart", _hooks?.Prestart, creating);
+            HookRunner.Run("createRuntime", _hooks?.CreateRuntime, creating);
+            HookRunner.Run("createContainer", _hooks?.CreateContainer, creating);
+            _store.Update(_id, r => r with { Status = Status.Created });
             listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             listener.Bind(new UnixDomainSocketEndPoint(_store.SocketPath(_id)));
             listener.Listen(16);
@@ -107,8 +115,10 @@ public sealed class Supervisor
             {
                 case "start":
                     Transitions.CheckStart(status);
+                    HookRunner.Run("startContainer", _hooks?.StartContainer, _store.Read(_id).ToOciState(Status.Created));
                     await _sandbox.StartAsync(Console.OpenStandardInput()).ConfigureAwait(false);
-                    _store.Update(_id, r => r with { Status = Status.Running });
+                    var running = _store.Update(_id, r => r with { Status = Status.Running });
+                    HookRunner.RunBestEffort("poststart", _hooks?.Poststart, running.ToOciState(Status.Running));
                     break;
                 case "kill":
                     Transitions.CheckKill(status);

@@ -1,0 +1,40 @@
+using System.Text.Json.Nodes;
+using ClearOci.Spec;
+
+namespace ClearOci.Runtime;
+
+/// <summary>
+/// The OCI features document, telling the truth: what the guest applies today. Anything the
+/// guest does not enforce yet is absent or marked disabled (see docs/KNOWN-GAPS.md).
+/// </summary>
+public static class Features
+{
+    public static JsonObject Build() => new()
+    {
+        ["ociVersionMin"] = "1.0.0",
+        ["ociVersionMax"] = "1.2.0",
+        ["hooks"] = Array("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"),
+        ["mountOptions"] = Array("ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "sync", "async", "dirsync", "remount",
+            "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime", "strictatime", "nostrictatime",
+            "lazytime", "nolazytime", "bind", "rbind", "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"),
+        ["linux"] = new JsonObject
+        {
+            // Created inside the guest; "user" and "time" are not.
+            ["namespaces"] = Array("cgroup", "ipc", "mount", "network", "pid", "uts"),
+            ["capabilities"] = new JsonArray(),
+            ["cgroup"] = new JsonObject { ["v1"] = false, ["v2"] = false, ["systemd"] = false, ["systemdUser"] = false, ["rdma"] = false },
+            ["seccomp"] = new JsonObject { ["enabled"] = false },
+            ["apparmor"] = new JsonObject { ["enabled"] = false },
+            ["selinux"] = new JsonObject { ["enabled"] = false },
+            ["intelRdt"] = new JsonObject { ["enabled"] = false },
+            ["mountExtensions"] = new JsonObject { ["idmap"] = new JsonObject { ["enabled"] = false } },
+        },
+        ["annotations"] = new JsonObject
+        {
+            ["org.clearoci.vm"] = "one VM per container (QEMU; KVM or TCG)",
+            ["org.clearoci.version"] = typeof(Features).Assembly.GetName().Version?.ToString() ?? "0",
+        },
+    };
+
+    private static JsonArray Array(params string[] items) => new(items.Select(i => (JsonNode)JsonValue.Create(i)!).ToArray());
+}
