@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
         -n*) rounds=${1#-n}; shift ;;
         --markdown) markdown=1; shift ;;
         -o) md_file=${2:-}; shift 2 || { echo "$0: -o needs a file" >&2; exit 2; } ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         *) echo "$0: unknown argument $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -115,8 +115,8 @@ if [ -z "${CLEAROCI_ASSETS:-}" ]; then
     [ -f "$CLEAROCI_ASSETS/vmlinux" ] || CLEAROCI_ASSETS=/usr/local/share/clearoci/current
     [ -f "$CLEAROCI_ASSETS/vmlinux" ] || CLEAROCI_ASSETS=/usr/share/clearoci/current
 fi
+[ -f "$CLEAROCI_ASSETS/vmlinux" ] || die "no guest assets (vmlinux) in $CLEAROCI_ASSETS: run make assets or set CLEAROCI_ASSETS"
 CLEAROCI_ASSETS=$(readlink -f "$CLEAROCI_ASSETS")
-[ -f "$CLEAROCI_ASSETS/vmlinux" ] || die "no guest assets in $CLEAROCI_ASSETS: run make assets"
 export CLEAROCI_ASSETS
 # Pin the CLI too (a concurrent `make build` rewrites out/bin): run a private copy. It is a
 # single NativeAOT file, and CLEAROCI_ASSETS tells it where the assets are.
@@ -148,9 +148,11 @@ else
     [ -f "$img" ] || die "no clearoci.img in $CLEAROCI_ASSETS"
     img_bytes=$(stat -c %s "$img")
     mem=128
+    # Mirrors QemuCommandLine.Build for the default VM (q35, NVDIMM/DAX root, 128 MiB) minus the
+    # channels, shares and monitor; TCG only.
     floor_argv=("$qemu" -name clearoci-bare
-        -machine "q35,nvdimm=on,smm=off,vmport=off,sata=off,usb=off,graphics=off,mem-merge=on,memory-backend=mem"
-        -accel tcg -cpu max
+        -machine "q35,nvdimm=on,smm=off,vmport=off,sata=off,usb=off,graphics=off,hpet=off,mem-merge=on,memory-backend=mem"
+        -accel tcg,tb-size=32 -cpu max
         -m "${mem}M,slots=1,maxmem=$((mem + (img_bytes + 1048575) / 1048576))M"
         -object "memory-backend-memfd,id=mem,size=${mem}M,share=on"
         -object "memory-backend-file,id=img,mem-path=$img,size=$img_bytes,share=on,readonly=on"
