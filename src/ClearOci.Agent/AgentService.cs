@@ -58,6 +58,7 @@ internal sealed class AgentService
             {
                 CreateContainer m => await CreateAsync(m),
                 StartProcess m => await Container(m.ContainerId).StartAsync(m.ExecId),
+                ExecProcess m => await Container(m.ContainerId).ExecAsync(m),
                 SignalProcess m => Container(m.ContainerId).Signal(m.ExecId, m.Signal),
                 Shutdown => BeginShutdown(),
                 _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),

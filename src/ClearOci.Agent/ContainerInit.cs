@@ -11,11 +11,14 @@ namespace ClearOci.Agent;
 /// and identity, reports "ready", waits for "start", and execs the container process, so the
 /// container process itself is this pid (PID 1 of its pid namespace). fds: 0-2 stdio, 3 plan
 /// (read), 4 sync (write; 'R' ready, 'E' + message on failure; closes on exec), 5 start (read).
+/// For exec, the agent has joined the container's other namespaces already and fd 5 is the
+/// container's mount namespace: the stage enters it (and so the container's root), sets the
+/// process's identity and cwd, and execs at once, without the ready/start steps.
 /// </summary>
 internal static class ContainerInit
 {
     public const string Verb = "init-container";
-    public const int PlanFd = 3, SyncFd = 4, StartFd = 5;
+    public const int PlanFd = 3, SyncFd = 4, StartFd = 5, MountNsFd = 5;
 
     public static int Run()
     {
@@ -26,10 +29,20 @@ internal static class ContainerInit
             var plan = JsonSerializer.Deserialize(Libc.ReadToEnd(PlanFd), AgentJsonContext.Default.InitPlan)
                 ?? throw ClearOciException.Invalid("empty init plan");
             Libc.close(PlanFd);
-            var process = plan.Spec.Process ?? throw ClearOciException.Invalid("config has no process");
-            RootFs.Prepare(plan.RootfsPath, plan.Spec);
-            if (!string.IsNullOrEmpty(plan.Spec.Hostname))
-                Libc.Check(Libc.sethostname(plan.Spec.Hostname, Encoding.UTF8.GetByteCount(plan.Spec.Hostname)), "sethostname");
+            var process = plan.Exec ?? plan.Spec.Process ?? throw ClearOciException.Invalid("config has no process");
+            if (plan.Exec != null)
+            {
+                // Own our fs first (threads share it), then enter the container's mount namespace (and root).
+                Libc.Check(Libc.unshare(0x00000200 /* CLONE_FS */), "unshare(CLONE_FS)");
+                Libc.Check(Libc.setns(MountNsFd, Libc.CLONE_NEWNS), "join the container's mount namespace");
+                Libc.close(MountNsFd);
+            }
+            else
+            {
+                RootFs.Prepare(plan.RootfsPath, plan.Spec);
+                if (!string.IsNullOrEmpty(plan.Spec.Hostname))
+                    Libc.Check(Libc.sethostname(plan.Spec.Hostname, Encoding.UTF8.GetByteCount(plan.Spec.Hostname)), "sethostname");
+            }
             var env = process.Env ?? [];
             string cwd = string.IsNullOrEmpty(process.Cwd) ? "/" : process.Cwd;
             if (Libc.chdir(cwd) < 0) throw Libc.Error($"chdir to cwd (\"{cwd}\") set in config.json failed");
@@ -37,10 +50,13 @@ internal static class ContainerInit
             string executable = Executable.Resolve(args[0], env);
             Identity.Apply(process.User);
 
-            Libc.WriteAll(SyncFd, "R"u8);
-            Span<byte> go = stackalloc byte[1];
-            if (Libc.Read(StartFd, go) != 1) return 1; // the agent gave up on this container
-            Libc.close(StartFd);
+            if (plan.Exec is null)
+            {
+                Libc.WriteAll(SyncFd, "R"u8);
+                Span<byte> go = stackalloc byte[1];
+                if (Libc.Read(StartFd, go) != 1) return 1; // the agent gave up on this container
+                Libc.close(StartFd);
+            }
             Libc.Execve(executable, args, env);
             throw Libc.Error($"exec: \"{args[0]}\"");
         }

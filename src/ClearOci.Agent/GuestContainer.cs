@@ -15,6 +15,9 @@ internal sealed class GuestContainer : IDisposable
     private int _pid;
     private int _syncFd = -1, _startFd = -1;
     private Task[] _pumps = [];
+    private OciSpec _spec = new();
+    private string _rootfs = "";
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _execs = new();
 
     public GuestContainer(AgentService agent, string id)
     {
@@ -30,6 +33,8 @@ internal sealed class GuestContainer : IDisposable
         var spec = JsonSerializer.Deserialize(m.ConfigJson, SpecJsonContext.Default.OciSpec)
             ?? throw ClearOciException.Invalid("empty config");
         string rootfs = Path.Combine(_dir, "rootfs");
+        _spec = spec;
+        _rootfs = rootfs;
         Libc.MkdirAll(rootfs);
         Libc.Mount(m.RootfsTag, rootfs, "virtiofs", 0, null);
 
@@ -46,7 +51,7 @@ internal sealed class GuestContainer : IDisposable
         };
         try
         {
-            _pid = SpawnInNamespaces(NamespaceFlags(spec), fds);
+            _pid = SpawnOnThread(() => Libc.Check(Libc.unshare(NamespaceFlags(spec)), "unshare"), fds);
         }
         finally
         {
@@ -68,9 +73,63 @@ internal sealed class GuestContainer : IDisposable
         }
         _agent.AddStdin(m.Stdio.Stdin, stdin.Write);
         _pumps = [Pump(stdout.Read, m.Stdio.Stdout), Pump(stderr.Read, m.Stdio.Stderr)];
-        _ = WatchExitAsync(exited, m.Stdio);
+        _ = WatchExitAsync(exited, _pumps, "");
         return _pid;
     }
+
+    /// <summary>Runs another process in this container's namespaces (and so its root), at once.</summary>
+    public async Task<Response> ExecAsync(ExecProcess m)
+    {
+        if (_pid <= 0) throw new ClearOciException(ErrorCode.InvalidState, "the container has no process to join");
+        if (_execs.ContainsKey(m.ExecId)) throw new ClearOciException(ErrorCode.AlreadyExists, $"exec id {m.ExecId} is in use");
+        var process = JsonSerializer.Deserialize(m.ProcessJson, SpecJsonContext.Default.Process) ?? throw ClearOciException.Invalid("empty process");
+        var stdin = Libc.Pipe();
+        var stdout = Libc.Pipe();
+        var stderr = Libc.Pipe();
+        var plan = Libc.Pipe();
+        var sync = Libc.Pipe();
+        // The mount namespace is joined by the stage itself: a thread of this multi-threaded agent
+        // cannot enter one, and /proc/self/exe must still resolve in ours while spawning.
+        int mnt = Libc.Check(Libc.open($"/proc/{_pid}/ns/mnt", Libc.O_RDONLY | Libc.O_CLOEXEC, 0), $"open /proc/{_pid}/ns/mnt");
+        var fds = new Dictionary<int, int>
+        {
+            [0] = stdin.Read, [1] = stdout.Write, [2] = stderr.Write,
+            [ContainerInit.PlanFd] = plan.Read, [ContainerInit.SyncFd] = sync.Write, [ContainerInit.MountNsFd] = mnt,
+        };
+        int pid;
+        try { pid = SpawnOnThread(() => JoinNamespaces(_pid), fds); }
+        finally { foreach (var fd in fds.Values) Libc.close(fd); }
+        var exited = _agent.Reaper.Watch(pid);
+        byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = _rootfs, Spec = _spec, Exec = process }, AgentJsonContext.Default.InitPlan);
+        try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
+        string reply = await Task.Run(() => ReadAll(sync.Read));
+        Libc.close(sync.Read);
+        if (reply.Length > 0)
+        {
+            await exited;
+            Libc.close(stdin.Write); Libc.close(stdout.Read); Libc.close(stderr.Read);
+            throw new ClearOciException(ErrorCode.Agent, reply[1..]);
+        }
+        _execs[m.ExecId] = pid;
+        _agent.AddStdin(m.Stdio.Stdin, stdin.Write);
+        Task[] pumps = [Pump(stdout.Read, m.Stdio.Stdout), Pump(stderr.Read, m.Stdio.Stderr)];
+        _ = WatchExitAsync(exited, pumps, m.ExecId);
+        return new Response { Pid = pid };
+    }
+
+    /// <summary>Joins the namespaces of <paramref name="pid"/> on this thread, all but the mount namespace.</summary>
+    private static void JoinNamespaces(int pid)
+    {
+        foreach (var ns in (string[])["ipc", "uts", "net", "pid", "cgroup"])
+        {
+            int fd = Libc.open($"/proc/{pid}/ns/{ns}", Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+            if (fd < 0) throw Libc.Error($"open /proc/{pid}/ns/{ns}");
+            try { Libc.Check(Libc.setns(fd, 0), $"setns {ns}"); }
+            finally { Libc.close(fd); }
+        }
+    }
+
+    private static string ReadAll(int fd) => Encoding.UTF8.GetString(Libc.ReadToEnd(fd));
 
     public async Task<Response> StartAsync(string execId)
     {
@@ -89,8 +148,9 @@ internal sealed class GuestContainer : IDisposable
 
     public Response Signal(string execId, int signal)
     {
-        if (_pid <= 0) throw new ClearOciException(ErrorCode.InvalidState, "no process");
-        if (Libc.kill(_pid, signal) < 0) throw Libc.Error($"kill {_pid}");
+        int pid = execId.Length == 0 ? _pid : _execs.TryGetValue(execId, out int e) ? e : 0;
+        if (pid <= 0) throw new ClearOciException(ErrorCode.NotFound, $"no process {execId}");
+        if (Libc.kill(pid, signal) < 0) throw Libc.Error($"kill {pid}");
         return new Response();
     }
 
@@ -119,19 +179,18 @@ internal sealed class GuestContainer : IDisposable
         await _agent.Io.SendEofAsync(stream);
     });
 
-    private async Task WatchExitAsync(Task<int> exited, StdioStreams stdio)
+    private async Task WatchExitAsync(Task<int> exited, Task[] pumps, string execId)
     {
-        try { await ReportExitAsync(exited); }
-        catch (Exception e) { GuestBoot.Log($"reporting the exit of {Id}: {e}"); }
-    }
-
-    private async Task ReportExitAsync(Task<int> exited)
-    {
-        int status = await exited;
-        long when = Libc.BootTimeNs();
-        // All output reaches the host before the exit status does (pumps end with EOF frames).
-        await Task.WhenAny(Task.WhenAll(_pumps), Task.Delay(TimeSpan.FromSeconds(5)));
-        await _agent.SendExitedAsync(new ProcessExited { ContainerId = Id, Status = WaitStatus.ToExitCode(status), ExitedNs = when });
+        try
+        {
+            int status = await exited;
+            long when = Libc.BootTimeNs();
+            // All output reaches the host before the exit status does (pumps end with EOF frames).
+            await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(TimeSpan.FromSeconds(5)));
+            _execs.TryRemove(execId, out _);
+            await _agent.SendExitedAsync(new ProcessExited { ContainerId = Id, ExecId = execId, Status = WaitStatus.ToExitCode(status), ExitedNs = when });
+        }
+        catch (Exception e) { GuestBoot.Log($"reporting the exit of {Id} {execId}: {e}"); }
     }
 
     private static int NamespaceFlags(OciSpec spec)
@@ -155,10 +214,11 @@ internal sealed class GuestContainer : IDisposable
     }
 
     /// <summary>
-    /// Namespaces belong to a thread: a fresh thread unshares them, spawns the init stage (which
-    /// inherits them, and is PID 1 of a new pid namespace) and ends, taking them with it.
+    /// Namespaces belong to a thread: a fresh thread enters them (<paramref name="enter"/>: unshare
+    /// new ones, or join a container's), spawns the init stage, which inherits them (and is PID 1
+    /// of a new pid namespace), and ends, taking them with it.
     /// </summary>
-    private static int SpawnInNamespaces(int flags, IReadOnlyDictionary<int, int> fds)
+    private static int SpawnOnThread(Action enter, IReadOnlyDictionary<int, int> fds)
     {
         int pid = 0;
         Exception? error = null;
@@ -166,7 +226,7 @@ internal sealed class GuestContainer : IDisposable
         {
             try
             {
-                Libc.Check(Libc.unshare(flags), "unshare");
+                enter();
                 pid = Spawner.Spawn(new SpawnOptions
                 {
                     Path = "/proc/self/exe",

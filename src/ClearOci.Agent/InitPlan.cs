@@ -8,6 +8,8 @@ internal sealed record InitPlan
 {
     public required string RootfsPath { get; init; }
     public required OciSpec Spec { get; init; }
+    /// <summary>Set for exec: the process to run in the existing container (its root and namespaces are joined already).</summary>
+    public Process? Exec { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

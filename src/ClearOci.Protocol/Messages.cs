@@ -12,6 +12,7 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(Response), "response")]
 [JsonDerivedType(typeof(CreateContainer), "create")]
 [JsonDerivedType(typeof(StartProcess), "start")]
+[JsonDerivedType(typeof(ExecProcess), "exec")]
 [JsonDerivedType(typeof(SignalProcess), "signal")]
 [JsonDerivedType(typeof(ProcessExited), "exited")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
@@ -54,6 +55,16 @@ public sealed record CreateContainer : Message
     public required string ConfigJson { get; init; }
     /// <summary>virtio-fs tag of the share that holds the root filesystem.</summary>
     public required string RootfsTag { get; init; }
+    public required StdioStreams Stdio { get; init; }
+}
+
+/// <summary>Run another process in a created or running container's namespaces, at once.</summary>
+public sealed record ExecProcess : Message
+{
+    public required string ContainerId { get; init; }
+    public required string ExecId { get; init; }
+    /// <summary>The OCI process object as JSON (parsed by the agent).</summary>
+    public required string ProcessJson { get; init; }
     public required StdioStreams Stdio { get; init; }
 }
 

@@ -69,7 +69,25 @@ public sealed class ContainerSandbox : IAsyncDisposable
     {
         await Vm.Agent.RequestAsync(new StartProcess { ContainerId = Id }, ct).ConfigureAwait(false);
         DebugLog.Write("container started");
-        _ = PumpInputAsync(input);
+        _ = PumpInputAsync(input, StdinStream);
+    }
+
+    private int _nextStream = 10;
+
+    /// <summary>Runs another process in the container; returns its exit code once it ended and its output drained.</summary>
+    public async Task<int> ExecAsync(string execId, string processJson, Stream? input, Stream output, Stream error, Action onStarted)
+    {
+        uint first = (uint)Interlocked.Add(ref _nextStream, 3);
+        var streams = new StdioStreams { Stdin = first, Stdout = first + 1, Stderr = first + 2 };
+        var drained = Task.WhenAll(Vm.Agent.AttachOutput(streams.Stdout, output), Vm.Agent.AttachOutput(streams.Stderr, error));
+        var exited = Vm.Agent.WaitExitAsync(Id, execId);
+        await Vm.Agent.RequestAsync(new ExecProcess { ContainerId = Id, ExecId = execId, ProcessJson = processJson, Stdio = streams }).ConfigureAwait(false);
+        DebugLog.Write($"exec {execId} started");
+        onStarted();
+        _ = PumpInputAsync(input, streams.Stdin);
+        var result = await exited.ConfigureAwait(false);
+        await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        return result.Status;
     }
 
     public Task SignalAsync(int signal) => Vm.Agent.RequestAsync(new SignalProcess { ContainerId = Id, Signal = signal });
@@ -90,7 +108,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
         return result.Status;
     }
 
-    private async Task PumpInputAsync(Stream? input)
+    private async Task PumpInputAsync(Stream? input, uint stream)
     {
         try
         {
@@ -99,9 +117,9 @@ public sealed class ContainerSandbox : IAsyncDisposable
                 byte[] buffer = new byte[IoChannel.MaxChunk];
                 int n;
                 while ((n = await input.ReadAsync(buffer).ConfigureAwait(false)) > 0)
-                    await Vm.Agent.SendInputAsync(StdinStream, buffer.AsMemory(0, n)).ConfigureAwait(false);
+                    await Vm.Agent.SendInputAsync(stream, buffer.AsMemory(0, n)).ConfigureAwait(false);
             }
-            await Vm.Agent.SendInputEofAsync(StdinStream).ConfigureAwait(false);
+            await Vm.Agent.SendInputEofAsync(stream).ConfigureAwait(false);
         }
         catch (Exception) { /* the VM went away first */ }
     }

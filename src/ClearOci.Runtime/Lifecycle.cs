@@ -115,6 +115,49 @@ public sealed class Lifecycle
         Call(id, new SupervisorRequest { Op = "resume" });
     }
 
+    /// <summary>
+    /// Runs <paramref name="processJson"/> in the container with this process's fds 0-2 as its
+    /// stdio and returns its exit code. <paramref name="onStarted"/> runs once it is running
+    /// (exec --detach reports readiness there).
+    /// </summary>
+    public int Exec(string id, string processJson, Action onStarted)
+    {
+        var r = _store.Read(id);
+        var status = StateStore.Effective(r);
+        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, "cannot exec in a stopped container");
+        ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(processJson), "process.json"); // validated here, with a clear message
+        return SupervisorClient.Exec(_store.SocketPath(id),
+            new SupervisorRequest { Op = "exec", ExecId = Guid.NewGuid().ToString("N")[..12], Process = processJson }, onStarted);
+    }
+
+    /// <summary>
+    /// exec --detach: a small relay process (this executable again, in its own session) holds
+    /// the caller's stdio and exits with the exec'd process's status; its pid goes to the pid file.
+    /// </summary>
+    public void ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs)
+    {
+        Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
+        var (readyRead, readyWrite) = Libc.Pipe();
+        int pid;
+        try
+        {
+            pid = Spawner.Spawn(new SpawnOptions
+            {
+                Path = self,
+                Args = ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", id],
+                Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
+                NewSession = true,
+                WorkingDirectory = "/",
+            });
+        }
+        finally { Libc.close(readyWrite); }
+        string reply;
+        try { reply = Encoding.UTF8.GetString(Libc.ReadToEnd(readyRead)); }
+        finally { Libc.close(readyRead); }
+        if (reply != "R") throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "the exec relay exited before the process started");
+        if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
+    }
+
     public List<int> Ps(string id)
     {
         var r = _store.Read(id);

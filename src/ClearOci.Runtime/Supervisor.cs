@@ -89,19 +89,62 @@ public sealed class Supervisor
     {
         using var _ = client;
         await using var stream = new NetworkStream(client, ownsSocket: false);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        SupervisorResponse response;
+        int[] fds = [];
         try
         {
-            string line = await reader.ReadLineAsync().ConfigureAwait(false) ?? "";
-            var request = JsonSerializer.Deserialize(line, RuntimeJsonContext.Default.SupervisorRequest)
+            byte[] buffer = new byte[1 << 20];
+            var (length, received) = await Task.Run(() => FdPassing.Receive((int)client.Handle, buffer)).ConfigureAwait(false);
+            fds = received;
+            var request = JsonSerializer.Deserialize(buffer.AsSpan(0, length).TrimEnd((byte)'\n'), RuntimeJsonContext.Default.SupervisorRequest)
                 ?? throw ClearOciException.Invalid("empty request");
-            response = await DispatchAsync(request).ConfigureAwait(false);
+            if (request.Op == "exec")
+            {
+                await ExecAsync(request, fds, stream).ConfigureAwait(false);
+                fds = []; // owned by the exec's streams now
+                return;
+            }
+            await ReplyAsync(stream, await DispatchAsync(request).ConfigureAwait(false)).ConfigureAwait(false);
         }
-        catch (ClearOciException e) { response = new SupervisorResponse { Error = e.Message, Code = e.Code.ToString() }; }
-        catch (Exception e) { response = new SupervisorResponse { Error = e.Message, Code = nameof(ErrorCode.Internal) }; }
+        catch (Exception e) { await ReplyAsync(stream, Failure(e)).ConfigureAwait(false); }
+        finally { foreach (var fd in fds) Libc.close(fd); }
+    }
+
+    private static SupervisorResponse Failure(Exception e) => e is ClearOciException c
+        ? new SupervisorResponse { Error = c.Message, Code = c.Code.ToString() }
+        : new SupervisorResponse { Error = e.Message, Code = nameof(ErrorCode.Internal) };
+
+    private static async Task ReplyAsync(Stream stream, SupervisorResponse response)
+    {
         byte[] reply = JsonSerializer.SerializeToUtf8Bytes(response, RuntimeJsonContext.Default.SupervisorResponse);
         try { await stream.WriteAsync(reply.Append((byte)'\n').ToArray()).ConfigureAwait(false); } catch (IOException) { }
+    }
+
+    /// <summary>exec: the caller's fds 0-2 become the process's stdio; one reply at the start, one at the exit.</summary>
+    private async Task ExecAsync(SupervisorRequest request, int[] fds, Stream reply)
+    {
+        if (fds.Length != 3) throw ClearOciException.Invalid("exec needs the caller's three stdio fds");
+        var status = StateStore.Effective(_store.Read(_id));
+        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, "cannot exec in a stopped container");
+        var input = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[0], true), FileAccess.Read, 1);
+        var output = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[1], true), FileAccess.Write, 1);
+        var error = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[2], true), FileAccess.Write, 1);
+        try
+        {
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var run = _sandbox.ExecAsync(request.ExecId ?? Guid.NewGuid().ToString("N"), request.Process ?? throw ClearOciException.Invalid("exec without a process"),
+                input, output, error, () => started.TrySetResult());
+            await Task.WhenAny(started.Task, run).ConfigureAwait(false);
+            if (run.IsFaulted) await run.ConfigureAwait(false); // throws: the exec never started
+            await ReplyAsync(reply, new SupervisorResponse()).ConfigureAwait(false);
+            int exit = await run.ConfigureAwait(false);
+            await ReplyAsync(reply, new SupervisorResponse { ExitStatus = exit }).ConfigureAwait(false);
+        }
+        finally
+        {
+            output.Dispose();
+            error.Dispose();
+            input.Dispose();
+        }
     }
 
     /// <summary>Each verb checks the state and moves it under one lock, so two verbs never interleave.</summary>

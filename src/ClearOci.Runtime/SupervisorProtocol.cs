@@ -9,6 +9,9 @@ public sealed record SupervisorRequest
 {
     public required string Op { get; init; }
     public int Signal { get; init; }
+    public string? ExecId { get; init; }
+    /// <summary>For exec: the OCI process JSON. The request carries the caller's fds 0-2 (SCM_RIGHTS).</summary>
+    public string? Process { get; init; }
 }
 
 public sealed record SupervisorResponse
@@ -16,11 +19,37 @@ public sealed record SupervisorResponse
     public string? Error { get; init; }
     public string? Code { get; init; }
     public List<int>? Pids { get; init; }
+    /// <summary>exec: the second line, once the process ended.</summary>
+    public int? ExitStatus { get; init; }
 }
 
-/// <summary>One JSON line each way over `<root>/<id>/sock`.</summary>
+/// <summary>One JSON line each way over `<root>/<id>/sock` (exec: the request carries fds, and a second line reports the exit).</summary>
 public static class SupervisorClient
 {
+    /// <summary>exec through the supervisor: hands it our fds 0-2, waits for the start, then the exit status.</summary>
+    public static int Exec(string socketPath, SupervisorRequest request, Action onStarted)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try { socket.Connect(new UnixDomainSocketEndPoint(socketPath)); }
+        catch (SocketException e) { throw new ClearOciException(ErrorCode.System, $"cannot reach the container's supervisor ({socketPath}): {e.Message}"); }
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, RuntimeJsonContext.Default.SupervisorRequest);
+        ClearOci.Native.FdPassing.Send((int)socket.Handle, line.Append((byte)'\n').ToArray(), [0, 1, 2]);
+        using var stream = new NetworkStream(socket, ownsSocket: false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        Check(reader.ReadLine());
+        onStarted();
+        return Check(reader.ReadLine()).ExitStatus ?? throw new ClearOciException(ErrorCode.Internal, "exec ended without a status");
+    }
+
+    private static SupervisorResponse Check(string? reply)
+    {
+        if (reply is null) throw new ClearOciException(ErrorCode.System, "the container's supervisor closed the connection");
+        var response = JsonSerializer.Deserialize(reply, RuntimeJsonContext.Default.SupervisorResponse)!;
+        if (response.Error != null)
+            throw new ClearOciException(Enum.TryParse<ErrorCode>(response.Code, out var c) ? c : ErrorCode.System, response.Error);
+        return response;
+    }
+
     public static async Task<SupervisorResponse> CallAsync(string socketPath, SupervisorRequest request, TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
@@ -30,14 +59,11 @@ public static class SupervisorClient
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cts.Token).ConfigureAwait(false);
             await using var stream = new NetworkStream(socket, ownsSocket: false);
             byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, RuntimeJsonContext.Default.SupervisorRequest);
-            await stream.WriteAsync(line.Append((byte)'\n').ToArray(), cts.Token).ConfigureAwait(false);
+            ClearOci.Native.FdPassing.Send((int)socket.Handle, line.Append((byte)'\n').ToArray(), []);
             using var reader = new StreamReader(stream, Encoding.UTF8);
             string reply = await reader.ReadLineAsync(cts.Token).ConfigureAwait(false)
                 ?? throw new ClearOciException(ErrorCode.System, "the container's supervisor closed the connection");
-            var response = JsonSerializer.Deserialize(reply, RuntimeJsonContext.Default.SupervisorResponse)!;
-            if (response.Error != null)
-                throw new ClearOciException(Enum.TryParse<ErrorCode>(response.Code, out var c) ? c : ErrorCode.System, response.Error);
-            return response;
+            return Check(reply);
         }
         catch (SocketException e) { throw new ClearOciException(ErrorCode.System, $"cannot reach the container's supervisor ({socketPath}): {e.Message}"); }
         catch (OperationCanceledException) { throw new ClearOciException(ErrorCode.Timeout, $"the container's supervisor did not answer within {timeout.TotalSeconds:0} s"); }

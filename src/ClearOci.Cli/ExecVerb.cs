@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Text;
+using ClearOci.Native;
+using ClearOci.Runtime;
+using ClearOci.Spec;
+
+namespace ClearOci.Cli;
+
+/// <summary>`exec`: a new process in the same VM and container, from --process or from the flags.</summary>
+internal static class ExecVerb
+{
+    public static Command Build()
+    {
+        var process = new Option<string?>("--process", "-p") { Description = "path to a process.json" };
+        var detach = new Option<bool>("--detach", "-d") { Description = "detach; the pid file gets a relay that exits with the process's status" };
+        var pidFile = new Option<string?>("--pid-file") { Description = "file to write the pid to" };
+        var console = new Option<string?>("--console-socket") { Description = "unix socket that receives the pty master" };
+        var tty = new Option<bool>("--tty", "-t") { Description = "allocate a pseudo-TTY" };
+        var env = new Option<string[]>("--env", "-e") { Description = "set an environment variable (KEY=VALUE)", AllowMultipleArgumentsPerToken = false };
+        var user = new Option<string?>("--user", "-u") { Description = "UID[:GID]" };
+        var cwd = new Option<string?>("--cwd") { Description = "working directory" };
+        var readyFd = new Option<int>("--ready-fd") { Hidden = true, DefaultValueFactory = _ => -1 };
+        var id = new Argument<string>("container-id");
+        var args = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore };
+        var cmd = new Command("exec", "run a process in a running container") { process, detach, pidFile, console, tty, env, user, cwd, readyFd, id, args };
+        cmd.TreatUnmatchedTokensAsErrors = false;
+        cmd.SetAction((p, ct) => App.Execute(p, () =>
+        {
+            var lifecycle = LifecycleVerbs.Open(p);
+            string containerId = p.GetValue(id)!;
+            if (p.GetValue(console) != null || p.GetValue(tty)) throw new ClearOciException(ErrorCode.Unsupported, "exec with a terminal (--tty, --console-socket) is not supported yet");
+            string json = p.GetValue(process) is { } file
+                ? Encoding.UTF8.GetString(ConfigLoader.ReadFile(file))
+                : FromFlags(lifecycle, containerId, p.GetValue(args) ?? [], p.GetValue(env) ?? [], p.GetValue(user), p.GetValue(cwd));
+            if (p.GetValue(readyFd) >= 0 && p.GetValue(process) is { } own && Path.GetFileName(own).StartsWith(TempPrefix, StringComparison.Ordinal))
+                File.Delete(own); // the relay's copy, written by the `exec --detach` that started it
+            if (ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(json), p.GetValue(process) ?? "exec").Terminal == true)
+                throw new ClearOciException(ErrorCode.Unsupported, "exec with a terminal is not supported yet");
+            if (p.GetValue(detach))
+            {
+                string path = p.GetValue(process) ?? WriteTemp(json);
+                lifecycle.ExecDetached(containerId, path, p.GetValue(pidFile), Environment.ProcessPath!, App.GlobalArgs(p));
+                return Task.FromResult(0);
+            }
+            int ready = p.GetValue(readyFd);
+            try
+            {
+                return Task.FromResult(lifecycle.Exec(containerId, json, () =>
+                {
+                    if (ready < 0) return;
+                    Libc.WriteAll(ready, "R"u8);
+                    Libc.close(ready);
+                    ready = -1;
+                }));
+            }
+            catch (ClearOciException e) when (ready >= 0)
+            {
+                Libc.WriteAll(ready, Encoding.UTF8.GetBytes("E" + e.Message));
+                throw;
+            }
+        }));
+        return cmd;
+    }
+
+    /// <summary>runc's way without --process: the container's own process as the template.</summary>
+    private static string FromFlags(Lifecycle lifecycle, string id, string[] args, string[] env, string? user, string? cwd)
+    {
+        if (args.Length == 0) throw ClearOciException.Invalid("exec needs a command (or --process)");
+        var state = lifecycle.State(id);
+        var template = ConfigLoader.Load(state.Bundle).Spec.Process ?? new Process();
+        var process = template with
+        {
+            Terminal = false,
+            Args = [.. args],
+            Env = [.. template.Env ?? [], .. env],
+            Cwd = cwd ?? template.Cwd,
+            User = user is null ? template.User : ParseUser(user),
+        };
+        return SpecJson.Serialize(process);
+    }
+
+    private static User ParseUser(string text)
+    {
+        var parts = text.Split(':');
+        if (!uint.TryParse(parts[0], out uint uid) || (parts.Length > 1 && !uint.TryParse(parts[1], out _)))
+            throw ClearOciException.Invalid($"--user {text}: expected UID[:GID] (numbers; names are resolved in the guest later)");
+        return new User { Uid = uid, Gid = parts.Length > 1 ? uint.Parse(parts[1]) : 0 };
+    }
+
+    private const string TempPrefix = "clearoci-exec-";
+
+    private static string WriteTemp(string json)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"{TempPrefix}{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+}
