@@ -45,6 +45,8 @@ public class QemuCommandLineTests
         ["q35-no-console-log"] = Q35Tcg with { ConsoleLog = null },
         ["q35-tuned"] = Q35Tcg with { Vcpus = 2, MemoryMiB = 512, MemMerge = false, TcgCacheMiB = 0, KernelArgs = ["loglevel=7", "debug"] },
         ["q35-bare-tcg"] = Q35Tcg with { Bare = true, Shares = [] },
+        ["q35-vsock-kvm"] = Q35Tcg with { Accel = Accel.Kvm, Vsock = new VsockChannel(VhostFd: 6, GuestCid: 1234, ControlPort: 1024, IoPort: 1025) },
+        ["microvm-vsock-tcg"] = MicrovmTcg with { Vsock = new VsockChannel(VhostFd: 6, GuestCid: 1234, ControlPort: 1024, IoPort: 1025) },
     };
 
     private static IEnumerable<TestCaseData> Cases() =>
@@ -98,6 +100,7 @@ public class QemuCommandLineTests
 
     [TestCase("q35-nvdimm-kvm")]
     [TestCase("microvm-initramfs-kvm")]
+    [TestCase("q35-vsock-kvm")]
     public void KvmUsesTheHostCpu(string name)
     {
         var argv = Argv(name);
@@ -201,11 +204,23 @@ public class QemuCommandLineTests
             Assert.That(argv, Does.Not.Contain("-mon"));
             return;
         }
-        Assert.That(chardevs, Does.Contain("socket,id=ctl,fd=3").And.Contain("socket,id=io,fd=4").And.Contain("socket,id=qmp,fd=5"));
+        Assert.That(chardevs, Does.Contain("socket,id=qmp,fd=5"));
+        Assert.That(After(argv, "-mon"), Is.EqualTo("chardev=qmp,mode=control"));
         var devices = AllAfter(argv, "-device").ToList();
+        if (Configs[name].Vsock is { } v)
+        {
+            string device = Configs[name].Root == GuestRoot.Initramfs ? "vhost-vsock-device" : "vhost-vsock-pci";
+            Assert.That(devices, Does.Contain($"{device},id=vsock,guest-cid={v.GuestCid},vhostfd={v.VhostFd}"));
+            Assert.That(devices.Where(d => d.StartsWith("virtserialport", StringComparison.Ordinal) || d.StartsWith("virtio-serial", StringComparison.Ordinal)), Is.Empty,
+                "with vsock there are no virtio-serial ports");
+            Assert.That(chardevs.Where(c => c.Contains("id=ctl") || c.Contains("id=io,")), Is.Empty);
+            Assert.That(KernelCommandLine.Build(Configs[name]).Split(' '), Does.Contain($"clearoci.vsock={v.ControlPort},{v.IoPort}"));
+            return;
+        }
+        Assert.That(chardevs, Does.Contain("socket,id=ctl,fd=3").And.Contain("socket,id=io,fd=4"));
         Assert.That(devices, Does.Contain("virtserialport,bus=ser.0,chardev=ctl,name=org.clearoci.control"));
         Assert.That(devices, Does.Contain("virtserialport,bus=ser.0,chardev=io,name=org.clearoci.io"));
-        Assert.That(After(argv, "-mon"), Is.EqualTo("chardev=qmp,mode=control"));
+        Assert.That(KernelCommandLine.Build(Configs[name]), Does.Not.Contain("clearoci.vsock"));
     }
 
     [Test]

@@ -34,10 +34,6 @@ public class ContainerTests : ContainerFixture
     }
 
     [Test]
-    [KnownBug("stdin never reaches the container before it exits: the init stage's sync pipe (fd 4) is not close-on-exec " +
-        "(src/ClearOci.Agent/ContainerInit.cs never sets FD_CLOEXEC on SyncFd, and posix_spawn_file_actions_adddup2 in " +
-        "src/ClearOci.Native/Spawn.cs clears it), so GuestContainer.StartAsync gets EOF only when the process exits, the " +
-        "StartProcess reply comes after the exit, and ForegroundRun pumps stdin only after that reply: `cat` waits forever")]
     public async Task StdinIsCopiedByteForByte()
     {
         byte[] input = new byte[1 << 20];

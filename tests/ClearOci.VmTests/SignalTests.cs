@@ -12,11 +12,6 @@ public class SignalTests : ContainerFixture
     });
 
     [Test]
-    [KnownBug("signals are not forwarded while the container runs: ForegroundRun (src/ClearOci.Runtime/ForegroundRun.cs) " +
-        "registers its signal forwarding only after the StartProcess reply, which (see the stdin bug: SyncFd 4 of " +
-        "ContainerInit is not close-on-exec) arrives only when the container exits; meanwhile System.CommandLine turns " +
-        "SIGTERM into cancellation and App.Execute (src/ClearOci.Cli/App.cs) lets the OperationCanceledException escape: " +
-        "exit 134 with an unhandled-exception stack trace")]
     public async Task SigtermIsForwardedToTheContainer()
     {
         SetProcess(["sh", "-c", TrapTerm]);
@@ -50,8 +45,9 @@ public class SignalTests : ContainerFixture
     [KnownBug("a SIGTERM in the first milliseconds of `clearoci run` (here: as soon as QEMU exists) orphans QEMU and " +
         "virtiofsd and leaves the state directory: System.CommandLine installs its SIGTERM handler only once the action's " +
         "synchronous part has returned (InvokeAsync starts the action, then creates ProcessTerminationHandler), and " +
-        "ForegroundRun.RunAsync runs synchronously through config loading, StateDirectory.Create and both spawns in " +
-        "VirtualMachine.BootAsync, so .NET's default SIGTERM action ends the process (exit 143) with nothing cleaned up")]
+        "ForegroundRun.RunAsync (src/ClearOci.Runtime/ForegroundRun.cs) runs synchronously through config loading, " +
+        "StateDirectory.Create and ContainerSandbox.CreateAsync into VirtualMachine.BootAsync's spawns of virtiofsd and " +
+        "QEMU, so .NET's default SIGTERM action ends the process (exit 143) with nothing cleaned up")]
     public async Task SigtermRightAfterQemuStartsLeavesNothingBehind()
     {
         SetProcess(["sh", "-c", TrapTerm]);
