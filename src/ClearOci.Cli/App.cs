@@ -36,7 +36,7 @@ public static class App
         })
             root.Subcommands.Add(verb);
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
     }
 
     /// <summary>The global flags to hand on to a child clearoci (the supervisor).</summary>
@@ -75,6 +75,13 @@ public static class App
         catch (ClearOciException e)
         {
             ErrorLog.Report(p.GetValue(Log), p.GetValue(LogFormat), e.Message);
+            return 1;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug, not a user error: still one clear line (the stack only with --debug).
+            ErrorLog.Report(p.GetValue(Log), p.GetValue(LogFormat), $"internal error: {e.GetType().Name}: {e.Message}");
+            ClearOci.Runtime.DebugLog.Write(e.ToString());
             return 1;
         }
     }

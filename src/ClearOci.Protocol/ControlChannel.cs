@@ -53,7 +53,10 @@ public sealed class ControlChannel : IAsyncDisposable
         if (!await FrameIo.ReadExactlyOrEofAsync(_stream, body, ct).ConfigureAwait(false))
             throw new ClearOciException(ErrorCode.Agent, "protocol: control channel closed inside a frame");
         try { return Decode(body); }
-        catch (JsonException e) { throw new ClearOciException(ErrorCode.Agent, $"protocol: bad control message: {e.Message}"); }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new ClearOciException(ErrorCode.Agent, $"protocol: bad control message: {e.Message}");
+        }
     }
 
     public ValueTask DisposeAsync() => _stream.DisposeAsync();

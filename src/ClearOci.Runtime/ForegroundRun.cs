@@ -23,13 +23,19 @@ public static class ForegroundRun
         ContainerId.Validate(r.Id);
         string bundle = Path.GetFullPath(r.Bundle);
         ConfigLoader.Load(bundle); // every config error surfaces before anything is created
+        using var signals = new SignalForwarding(ct);
         string dir = StateDirectory.Create(r.Root, r.Id);
         try
         {
-            await using var sandbox = await ContainerSandbox.CreateAsync(r.Id, bundle, dir, r.Stdio, ct).ConfigureAwait(false);
-            await sandbox.StartAsync(r.Stdio.Input, ct).ConfigureAwait(false);
-            using var signals = SignalForwarding.Install(sandbox);
+            await using var sandbox = await ContainerSandbox.CreateAsync(r.Id, bundle, dir, r.Stdio, signals.Token).ConfigureAwait(false);
+            await sandbox.StartAsync(r.Stdio.Input, signals.Token).ConfigureAwait(false);
+            signals.ForwardTo(sandbox);
             return await sandbox.WaitAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (signals.Received != 0)
+        {
+            DebugLog.Write($"signal {signals.Received} before the container started: stopping");
+            return 128 + signals.Received;
         }
         finally
         {
@@ -41,24 +47,47 @@ public static class ForegroundRun
     }
 }
 
-/// <summary>Signals this process receives go to the container process, as with runc.</summary>
-public static class SignalForwarding
+/// <summary>
+/// Signals this process receives go to the container process, as with runc. Installed before
+/// anything is started: a terminating signal that arrives before the container runs cancels the
+/// boot instead, so the VM is torn down rather than orphaned by .NET's default action.
+/// </summary>
+public sealed class SignalForwarding : IDisposable
 {
     /// <summary>HUP INT QUIT USR1 USR2 TERM WINCH.</summary>
     public static readonly int[] Forwarded = [1, 2, 3, 10, 12, 15, 28];
+    private static readonly int[] Terminating = [1, 2, 3, 15];
+    private readonly List<PosixSignalRegistration> _registrations;
+    private readonly CancellationTokenSource _cancel;
+    private volatile ContainerSandbox? _target;
 
-    public static IDisposable Install(ContainerSandbox sandbox)
+    public SignalForwarding(CancellationToken outer = default)
     {
-        var regs = Forwarded.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        _registrations = Forwarded.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
         {
             ctx.Cancel = true;
-            _ = sandbox.SignalAsync(sig).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (_target is { } sandbox)
+                _ = sandbox.SignalAsync(sig).ContinueWith(_ => { }, TaskScheduler.Default);
+            else if (Terminating.Contains(sig))
+            {
+                Received = sig;
+                _cancel.Cancel();
+            }
         })).ToList();
-        return new Registrations(regs);
     }
 
-    private sealed class Registrations(List<PosixSignalRegistration> regs) : IDisposable
+    /// <summary>Cancelled by a terminating signal before <see cref="ForwardTo"/>.</summary>
+    public CancellationToken Token => _cancel.Token;
+
+    /// <summary>The terminating signal that cancelled the start, or 0.</summary>
+    public int Received { get; private set; }
+
+    public void ForwardTo(ContainerSandbox sandbox) => _target = sandbox;
+
+    public void Dispose()
     {
-        public void Dispose() { foreach (var r in regs) r.Dispose(); }
+        foreach (var r in _registrations) r.Dispose();
+        _cancel.Dispose();
     }
 }

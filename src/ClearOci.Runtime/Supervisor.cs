@@ -19,6 +19,7 @@ public sealed class Supervisor
     private ContainerSandbox _sandbox = null!;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private Hooks? _hooks;
+    private readonly SignalForwarding _signals = new();
 
     private Supervisor(StateStore store, string id)
     {
@@ -40,7 +41,7 @@ public sealed class Supervisor
         {
             HostNetwork.EnterFor(ConfigLoader.Load(bundle).Spec); // before the first await: main thread
             var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
-            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio).ConfigureAwait(false);
+            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token).ConfigureAwait(false);
             int pid = Environment.ProcessId;
             var record = _store.Update(_id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
             _hooks = _sandbox.Spec.Hooks;
@@ -50,12 +51,15 @@ public sealed class Supervisor
             HookRunner.Run("createContainer", _hooks?.CreateContainer, creating);
             _store.Update(_id, r => r with { Status = Status.Created });
             listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            listener.Bind(new UnixDomainSocketEndPoint(_store.SocketPath(_id)));
+            var l = listener;
+            UnixSocketPath.Use(_store.SocketPath(_id), path => { l.Bind(new UnixDomainSocketEndPoint(path)); return 0; });
             listener.Listen(16);
         }
         catch (Exception e)
         {
-            string message = e is ClearOciException ? e.Message : $"internal error: {e}";
+            string message = e is ClearOciException ? e.Message
+                : e is OperationCanceledException && _signals.Received != 0 ? $"creation interrupted by signal {_signals.Received}"
+                : $"internal error: {e}";
             try { Libc.WriteAll(readyFd, Encoding.UTF8.GetBytes("E" + message)); } catch (ClearOciException) { }
             if (_sandbox != null) await _sandbox.DisposeAsync().ConfigureAwait(false);
             return 1;
@@ -63,7 +67,7 @@ public sealed class Supervisor
         Libc.WriteAll(readyFd, "R"u8);
         Libc.close(readyFd);
 
-        using var signals = SignalForwarding.Install(_sandbox);
+        _signals.ForwardTo(_sandbox);
         using var cts = new CancellationTokenSource();
         var serving = ServeAsync(listener, cts.Token);
         int status = await _sandbox.WaitAsync().ConfigureAwait(false);

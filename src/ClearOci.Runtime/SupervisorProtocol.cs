@@ -30,7 +30,7 @@ public static class SupervisorClient
     public static int Exec(string socketPath, SupervisorRequest request, Action onStarted)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try { socket.Connect(new UnixDomainSocketEndPoint(socketPath)); }
+        try { ClearOci.Native.UnixSocketPath.Use(socketPath, path => { socket.Connect(new UnixDomainSocketEndPoint(path)); return 0; }); }
         catch (SocketException e) { throw new ClearOciException(ErrorCode.System, $"cannot reach the container's supervisor ({socketPath}): {e.Message}"); }
         byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, RuntimeJsonContext.Default.SupervisorRequest);
         ClearOci.Native.FdPassing.Send((int)socket.Handle, line.Append((byte)'\n').ToArray(), [0, 1, 2]);
@@ -56,7 +56,7 @@ public static class SupervisorClient
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cts.Token).ConfigureAwait(false);
+            ClearOci.Native.UnixSocketPath.Use(socketPath, path => { socket.Connect(new UnixDomainSocketEndPoint(path)); return 0; });
             await using var stream = new NetworkStream(socket, ownsSocket: false);
             byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, RuntimeJsonContext.Default.SupervisorRequest);
             ClearOci.Native.FdPassing.Send((int)socket.Handle, line.Append((byte)'\n').ToArray(), []);

@@ -142,6 +142,9 @@ public sealed class VirtualMachine : IAsyncDisposable
             throw new ClearOciException(ErrorCode.Agent, $"VM {o.Name} failed to boot: {why}{Tail(QemuLog)}{Tail(ConsoleLog)}");
         }
         Hello = hello.Result;
+        // QEMU connected to every virtiofsd long ago (before the guest could run): drop the paths now,
+        // so not even a SIGKILL later can leave them behind.
+        foreach (var (_, socket) in shares) File.Delete(socket);
         Boot = new BootTimes(spawned, _clock.Elapsed, Hello.AgentStartNs, Hello.AgentReadyNs);
     }
 
@@ -192,7 +195,9 @@ public sealed class VirtualMachine : IAsyncDisposable
     private string StartVirtiofsd(string tag, string dir)
     {
         string virtiofsd = Options.Host.Virtiofsd ?? throw new ClearOciException(ErrorCode.Unsupported, "virtiofsd not found (apt-get install qemu-system-x86)");
-        string path = Path.Combine(Options.RuntimeDir, $"fs-{tag}.sock");
+        // A short path of its own: a unix socket path has 107 bytes at most, and --root can be long.
+        // QEMU connects once at start; the path is unlinked when the VM is gone.
+        string path = Path.Combine(Path.GetTempPath(), $"clearoci-fs-{Guid.NewGuid():N}.sock"[..28]);
         // Kept open until the VM is gone: disposing a bound unix socket also unlinks its path.
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listeners.Add(listener);

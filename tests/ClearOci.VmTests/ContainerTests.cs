@@ -109,10 +109,6 @@ public class ContainerTests : ContainerFixture
     }
 
     [Test]
-    [KnownBug("a long --root crashes `run`: VirtualMachine.StartVirtiofsd (src/ClearOci.Vmm/VirtualMachine.cs) binds " +
-        "ROOT/ID/fs-rootfs.sock, and with Docker's layout (/run/docker/runtime-runc/moby/<64-hex id>) that is 109+ bytes, over " +
-        "sun_path's 108; UnixDomainSocketEndPoint throws ArgumentOutOfRangeException, which is no ClearOciException, so " +
-        "clearoci dies with an unhandled exception (exit 134, stack trace on stderr)")]
     public async Task DockerStyleRootAndIdWork()
     {
         StateRoot = System.IO.Path.Combine(WorkDir, "run", "docker", "runtime-runc", "moby");

@@ -42,12 +42,6 @@ public class SignalTests : ContainerFixture
     }
 
     [Test]
-    [KnownBug("a SIGTERM in the first milliseconds of `clearoci run` (here: as soon as QEMU exists) orphans QEMU and " +
-        "virtiofsd and leaves the state directory: System.CommandLine installs its SIGTERM handler only once the action's " +
-        "synchronous part has returned (InvokeAsync starts the action, then creates ProcessTerminationHandler), and " +
-        "ForegroundRun.RunAsync (src/ClearOci.Runtime/ForegroundRun.cs) runs synchronously through config loading, " +
-        "StateDirectory.Create and ContainerSandbox.CreateAsync into VirtualMachine.BootAsync's spawns of virtiofsd and " +
-        "QEMU, so .NET's default SIGTERM action ends the process (exit 143) with nothing cleaned up")]
     public async Task SigtermRightAfterQemuStartsLeavesNothingBehind()
     {
         SetProcess(["sh", "-c", TrapTerm]);
