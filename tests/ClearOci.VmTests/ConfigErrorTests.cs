@@ -22,7 +22,8 @@ public class ConfigErrorTests : ContainerFixture
             {
                 foreach (var p in Processes.Matching(Id, Bundle))
                     if (p.Pid != Volatile.Read(ref child) && !seen.Any(s => s.Pid == p.Pid)) lock (seen) seen.Add(p);
-                Thread.Sleep(2);
+                // A QEMU, once spawned, lives for seconds; a gentle poll leaves the 2 cores to clearoci.
+                Thread.Sleep(10);
             }
         });
         var r = await RunContainer(started: pid => Volatile.Write(ref child, pid));
