@@ -60,6 +60,7 @@ internal sealed class AgentService
                 StartProcess m => await Container(m.ContainerId).StartAsync(m.ExecId),
                 ExecProcess m => await Container(m.ContainerId).ExecAsync(m),
                 SignalProcess m => Container(m.ContainerId).Signal(m.ExecId, m.Signal),
+                ResizeTerminal m => Container(m.ContainerId).Resize(m.ExecId, m.Rows, m.Cols),
                 Shutdown => BeginShutdown(),
                 _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),
             };

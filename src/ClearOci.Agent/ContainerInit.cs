@@ -18,7 +18,22 @@ namespace ClearOci.Agent;
 internal static class ContainerInit
 {
     public const string Verb = "init-container";
-    public const int PlanFd = 3, SyncFd = 4, StartFd = 5, MountNsFd = 5;
+    public const int PlanFd = 3, SyncFd = 4, StartFd = 5, MountNsFd = 5, ConsoleFd = 6;
+
+    /// <summary>
+    /// A pty from the container's own devpts (so `tty` names a node the container can see): the
+    /// slave becomes fds 0-2, the master goes to the agent on fd 6.
+    /// </summary>
+    private static void OpenTerminal(Process process)
+    {
+        var (master, slave) = Pty.OpenIn("/dev/ptmx");
+        if (process.ConsoleSize is { } size) Pty.SetSize(master, (ushort)size.Height, (ushort)size.Width);
+        for (int fd = 0; fd < 3; fd++) Libc.Check(Libc.dup3(slave, fd, 0), "dup3");
+        Libc.close(slave);
+        FdPassing.Send(ConsoleFd, "/dev/ptmx"u8, [master]);
+        Libc.close(master);
+        Libc.close(ConsoleFd);
+    }
 
     public static int Run()
     {
@@ -43,11 +58,13 @@ internal static class ContainerInit
                 if (!string.IsNullOrEmpty(plan.Spec.Hostname))
                     Libc.Check(Libc.sethostname(plan.Spec.Hostname, Encoding.UTF8.GetByteCount(plan.Spec.Hostname)), "sethostname");
             }
+            if (process.Terminal == true) OpenTerminal(process);
             var env = process.Env ?? [];
             string cwd = string.IsNullOrEmpty(process.Cwd) ? "/" : process.Cwd;
             if (Libc.chdir(cwd) < 0) throw Libc.Error($"chdir to cwd (\"{cwd}\") set in config.json failed");
             var args = process.Args ?? [];
             string executable = Executable.Resolve(args[0], env);
+            if (process.Terminal == true) Pty.BecomeControllingTerminal();
             Identity.Apply(process.User);
 
             if (plan.Exec is null)

@@ -28,6 +28,74 @@ internal sealed class GuestContainer : IDisposable
 
     public string Id { get; }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _terminals = new();
+
+    /// <summary>
+    /// The child's three stdio fds and the agent's ends: pipes; or, for a terminal, /dev/null for
+    /// now and a socket on which the init stage sends the master of the pty it opens inside the
+    /// container (its own devpts), as runc does with --console-socket.
+    /// </summary>
+    private sealed record ProcessIo(int ChildIn, int ChildOut, int ChildErr, int StdinWrite, int StdoutRead, int StderrRead, int Master, int ConsoleAgent, int ConsoleChild)
+    {
+        public static ProcessIo Create(Process process)
+        {
+            if (process.Terminal == true)
+            {
+                var (agent, child) = Libc.SocketPair();
+                int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
+                return new ProcessIo(devnull, devnull, devnull, -1, -1, -1, -1, agent, child);
+            }
+            var stdin = Libc.Pipe();
+            var stdout = Libc.Pipe();
+            var stderr = Libc.Pipe();
+            return new ProcessIo(stdin.Read, stdout.Write, stderr.Write, stdin.Write, stdout.Read, stderr.Read, -1, -1, -1);
+        }
+
+        public void AddChildFds(Dictionary<int, int> fds)
+        {
+            fds[0] = ChildIn; fds[1] = ChildOut; fds[2] = ChildErr;
+            if (ConsoleChild >= 0) fds[ContainerInit.ConsoleFd] = ConsoleChild;
+        }
+
+        public void CloseChildEnds()
+        {
+            foreach (var fd in new[] { ChildIn, ChildOut, ChildErr, ConsoleChild }.Where(f => f >= 0).Distinct()) Libc.close(fd);
+        }
+
+        /// <summary>For a terminal: waits for the pty master from the init stage (null if it died first).</summary>
+        public async Task<ProcessIo?> ReceiveMasterAsync()
+        {
+            if (ConsoleAgent < 0) return this;
+            try
+            {
+                var (_, fds) = await Task.Run(() => FdPassing.Receive(ConsoleAgent, new byte[64])).ConfigureAwait(false);
+                if (fds.Length != 1) { foreach (var fd in fds) Libc.close(fd); return null; }
+                int reader = Libc.Check(Libc.fcntl(fds[0], 1030 /* F_DUPFD_CLOEXEC */, 3), "dup");
+                return this with { StdinWrite = fds[0], StdoutRead = reader, Master = fds[0] };
+            }
+            finally { Libc.close(ConsoleAgent); }
+        }
+
+        public void CloseAgentEnds()
+        {
+            foreach (var fd in new[] { StdinWrite, StdoutRead, StderrRead }.Where(f => f >= 0)) Libc.close(fd);
+        }
+    }
+
+    private Task[] StartPumps(ProcessIo io, StdioStreams streams, string execId)
+    {
+        _agent.AddStdin(streams.Stdin, io.StdinWrite);
+        if (io.Master >= 0) _terminals[execId] = io.Master;
+        return [Pump(io.StdoutRead, streams.Stdout), io.StderrRead >= 0 ? Pump(io.StderrRead, streams.Stderr) : _agent.Io.SendEofAsync(streams.Stderr)];
+    }
+
+    public Response Resize(string execId, ushort rows, ushort cols)
+    {
+        if (!_terminals.TryGetValue(execId, out int master)) throw new ClearOciException(ErrorCode.InvalidState, "the process has no terminal");
+        Pty.SetSize(master, rows, cols);
+        return new Response();
+    }
+
     public async Task<int> CreateAsync(CreateContainer m)
     {
         var spec = JsonSerializer.Deserialize(m.ConfigJson, SpecJsonContext.Default.OciSpec)
@@ -38,24 +106,23 @@ internal sealed class GuestContainer : IDisposable
         Libc.MkdirAll(rootfs);
         Libc.Mount(m.RootfsTag, rootfs, "virtiofs", 0, null);
 
-        var stdin = Libc.Pipe();
-        var stdout = Libc.Pipe();
-        var stderr = Libc.Pipe();
+        var io = ProcessIo.Create(spec.Process ?? new Process());
         var plan = Libc.Pipe();
         var sync = Libc.Pipe();
         var start = Libc.Pipe();
         var fds = new Dictionary<int, int>
         {
-            [0] = stdin.Read, [1] = stdout.Write, [2] = stderr.Write,
             [ContainerInit.PlanFd] = plan.Read, [ContainerInit.SyncFd] = sync.Write, [ContainerInit.StartFd] = start.Read,
         };
+        io.AddChildFds(fds);
         try
         {
             _pid = SpawnOnThread(() => Libc.Check(Libc.unshare(NamespaceFlags(spec)), "unshare"), fds);
         }
         finally
         {
-            foreach (var fd in fds.Values) Libc.close(fd);
+            io.CloseChildEnds();
+            Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(start.Read);
         }
         _syncFd = sync.Read;
         _startFd = start.Write;
@@ -64,15 +131,15 @@ internal sealed class GuestContainer : IDisposable
         byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = rootfs, Spec = spec }, AgentJsonContext.Default.InitPlan);
         try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
 
+        var withMaster = await io.ReceiveMasterAsync();
         string reply = await Task.Run(() => ReadSync(expectReady: true));
-        if (reply != "R")
+        if (reply != "R" || withMaster is null)
         {
             await exited;
-            Libc.close(stdin.Write); Libc.close(stdout.Read); Libc.close(stderr.Read);
+            (withMaster ?? io).CloseAgentEnds();
             throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "container init exited before it was ready");
         }
-        _agent.AddStdin(m.Stdio.Stdin, stdin.Write);
-        _pumps = [Pump(stdout.Read, m.Stdio.Stdout), Pump(stderr.Read, m.Stdio.Stderr)];
+        _pumps = StartPumps(withMaster, m.Stdio, "");
         _ = WatchExitAsync(exited, _pumps, "");
         return _pid;
     }
@@ -83,9 +150,7 @@ internal sealed class GuestContainer : IDisposable
         if (_pid <= 0) throw new ClearOciException(ErrorCode.InvalidState, "the container has no process to join");
         if (_execs.ContainsKey(m.ExecId)) throw new ClearOciException(ErrorCode.AlreadyExists, $"exec id {m.ExecId} is in use");
         var process = JsonSerializer.Deserialize(m.ProcessJson, SpecJsonContext.Default.Process) ?? throw ClearOciException.Invalid("empty process");
-        var stdin = Libc.Pipe();
-        var stdout = Libc.Pipe();
-        var stderr = Libc.Pipe();
+        var io = ProcessIo.Create(process);
         var plan = Libc.Pipe();
         var sync = Libc.Pipe();
         // The mount namespace is joined by the stage itself: a thread of this multi-threaded agent
@@ -93,26 +158,30 @@ internal sealed class GuestContainer : IDisposable
         int mnt = Libc.Check(Libc.open($"/proc/{_pid}/ns/mnt", Libc.O_RDONLY | Libc.O_CLOEXEC, 0), $"open /proc/{_pid}/ns/mnt");
         var fds = new Dictionary<int, int>
         {
-            [0] = stdin.Read, [1] = stdout.Write, [2] = stderr.Write,
             [ContainerInit.PlanFd] = plan.Read, [ContainerInit.SyncFd] = sync.Write, [ContainerInit.MountNsFd] = mnt,
         };
+        io.AddChildFds(fds);
         int pid;
         try { pid = SpawnOnThread(() => JoinNamespaces(_pid), fds); }
-        finally { foreach (var fd in fds.Values) Libc.close(fd); }
+        finally
+        {
+            io.CloseChildEnds();
+            Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(mnt);
+        }
         var exited = _agent.Reaper.Watch(pid);
         byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = _rootfs, Spec = _spec, Exec = process }, AgentJsonContext.Default.InitPlan);
         try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
+        var withMaster = await io.ReceiveMasterAsync();
         string reply = await Task.Run(() => ReadAll(sync.Read));
         Libc.close(sync.Read);
-        if (reply.Length > 0)
+        if (reply.Length > 0 || withMaster is null)
         {
             await exited;
-            Libc.close(stdin.Write); Libc.close(stdout.Read); Libc.close(stderr.Read);
-            throw new ClearOciException(ErrorCode.Agent, reply[1..]);
+            (withMaster ?? io).CloseAgentEnds();
+            throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "the exec stage died before it opened the terminal");
         }
         _execs[m.ExecId] = pid;
-        _agent.AddStdin(m.Stdio.Stdin, stdin.Write);
-        Task[] pumps = [Pump(stdout.Read, m.Stdio.Stdout), Pump(stderr.Read, m.Stdio.Stderr)];
+        var pumps = StartPumps(withMaster, m.Stdio, m.ExecId);
         _ = WatchExitAsync(exited, pumps, m.ExecId);
         return new Response { Pid = pid };
     }
@@ -174,8 +243,12 @@ internal sealed class GuestContainer : IDisposable
         using var fs = new FileStream(new SafeFileHandle(fd, true), FileAccess.Read, 0);
         byte[] buffer = new byte[IoChannel.MaxChunk];
         int n;
-        while ((n = await fs.ReadAsync(buffer)) > 0)
-            await _agent.Io.SendAsync(stream, buffer.AsMemory(0, n));
+        try
+        {
+            while ((n = await fs.ReadAsync(buffer)) > 0)
+                await _agent.Io.SendAsync(stream, buffer.AsMemory(0, n));
+        }
+        catch (IOException) { /* EIO: the last holder of a pty's slave side closed it */ }
         await _agent.Io.SendEofAsync(stream);
     });
 
@@ -188,6 +261,7 @@ internal sealed class GuestContainer : IDisposable
             // All output reaches the host before the exit status does (pumps end with EOF frames).
             await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(TimeSpan.FromSeconds(5)));
             _execs.TryRemove(execId, out _);
+            _terminals.TryRemove(execId, out _);
             await _agent.SendExitedAsync(new ProcessExited { ContainerId = Id, ExecId = execId, Status = WaitStatus.ToExitCode(status), ExitedNs = when });
         }
         catch (Exception e) { GuestBoot.Log($"reporting the exit of {Id} {execId}: {e}"); }

@@ -28,6 +28,22 @@ public static class ErrorLog
         }
     }
 
+    /// <summary>Go's strconv.Quote for the common cases: backslash, quote and control characters escaped.</summary>
+    public static string Quote(string s)
+    {
+        var sb = new StringBuilder("\"");
+        foreach (char c in s)
+        {
+            sb.Append(c switch
+            {
+                '"' => "\\\"", '\\' => "\\\\", '\n' => "\\n", '\t' => "\\t", '\r' => "\\r",
+                < ' ' => $"\\x{(int)c:x2}",
+                _ => c.ToString(),
+            });
+        }
+        return sb.Append('"').ToString();
+    }
+
     /// <summary>One log line (pure): json {"level","msg","time"} or logrus-style text.</summary>
     public static string Format(string? format, string level, string message, DateTimeOffset time)
     {
@@ -45,9 +61,8 @@ public static class ErrorLog
             }
             return Encoding.UTF8.GetString(buffer.WrittenSpan) + "\n";
         }
-        return $"time=\"{stamp}\" level={level} msg={JsonSerializer.Serialize(message, CliJsonContext.Default.String)}\n";
+        return $"time=\"{stamp}\" level={level} msg={Quote(message)}\n";
     }
 }
 
-[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
-internal sealed partial class CliJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+

@@ -28,18 +28,17 @@ internal static class ExecVerb
         {
             var lifecycle = LifecycleVerbs.Open(p);
             string containerId = p.GetValue(id)!;
-            if (p.GetValue(console) != null || p.GetValue(tty)) throw new ClearOciException(ErrorCode.Unsupported, "exec with a terminal (--tty, --console-socket) is not supported yet");
             string json = p.GetValue(process) is { } file
                 ? Encoding.UTF8.GetString(ConfigLoader.ReadFile(file))
-                : FromFlags(lifecycle, containerId, p.GetValue(args) ?? [], p.GetValue(env) ?? [], p.GetValue(user), p.GetValue(cwd));
+                : FromFlags(lifecycle, containerId, p.GetValue(args) ?? [], p.GetValue(env) ?? [], p.GetValue(user), p.GetValue(cwd), p.GetValue(tty));
             if (p.GetValue(readyFd) >= 0 && p.GetValue(process) is { } own && Path.GetFileName(own).StartsWith(TempPrefix, StringComparison.Ordinal))
                 File.Delete(own); // the relay's copy, written by the `exec --detach` that started it
-            if (ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(json), p.GetValue(process) ?? "exec").Terminal == true)
-                throw new ClearOciException(ErrorCode.Unsupported, "exec with a terminal is not supported yet");
+            bool terminal = ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(json), p.GetValue(process) ?? "exec").Terminal == true;
+            if (terminal && p.GetValue(console) is null) throw ClearOciException.Invalid("cannot allocate tty if runc will detach without setting console socket");
             if (p.GetValue(detach))
             {
                 string path = p.GetValue(process) ?? WriteTemp(json);
-                lifecycle.ExecDetached(containerId, path, p.GetValue(pidFile), Environment.ProcessPath!, App.GlobalArgs(p));
+                lifecycle.ExecDetached(containerId, path, p.GetValue(pidFile), Environment.ProcessPath!, App.GlobalArgs(p), p.GetValue(console));
                 return Task.FromResult(0);
             }
             int ready = p.GetValue(readyFd);
@@ -51,7 +50,7 @@ internal static class ExecVerb
                     Libc.WriteAll(ready, "R"u8);
                     Libc.close(ready);
                     ready = -1;
-                }));
+                }, p.GetValue(console)));
             }
             catch (ClearOciException e) when (ready >= 0)
             {
@@ -63,14 +62,14 @@ internal static class ExecVerb
     }
 
     /// <summary>runc's way without --process: the container's own process as the template.</summary>
-    private static string FromFlags(Lifecycle lifecycle, string id, string[] args, string[] env, string? user, string? cwd)
+    private static string FromFlags(Lifecycle lifecycle, string id, string[] args, string[] env, string? user, string? cwd, bool tty)
     {
         if (args.Length == 0) throw ClearOciException.Invalid("exec needs a command (or --process)");
         var state = lifecycle.State(id);
         var template = ConfigLoader.Load(state.Bundle).Spec.Process ?? new Process();
         var process = template with
         {
-            Terminal = false,
+            Terminal = tty,
             Args = [.. args],
             Env = [.. template.Env ?? [], .. env],
             Cwd = cwd ?? template.Cwd,

@@ -135,10 +135,11 @@ internal static class ExtraVerbs
     {
         var bundle = new Option<string>("--bundle") { Required = true };
         var readyFd = new Option<int>("--ready-fd") { Required = true };
+        var console = new Option<string?>("--console-socket");
         var id = new Argument<string>("container-id");
-        var cmd = new Command("supervise", "internal: the per-VM supervisor") { bundle, readyFd, id };
+        var cmd = new Command("supervise", "internal: the per-VM supervisor") { bundle, readyFd, console, id };
         cmd.Hidden = true;
-        cmd.SetAction((p, ct) => Supervisor.RunAsync(new StateStore(p.GetValue(App.Root)!), p.GetValue(id)!, p.GetValue(bundle)!, p.GetValue(readyFd)));
+        cmd.SetAction((p, ct) => Supervisor.RunAsync(new StateStore(p.GetValue(App.Root)!), p.GetValue(id)!, p.GetValue(bundle)!, p.GetValue(readyFd), p.GetValue(console)));
         return cmd;
     }
 }

@@ -14,6 +14,7 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(StartProcess), "start")]
 [JsonDerivedType(typeof(ExecProcess), "exec")]
 [JsonDerivedType(typeof(SignalProcess), "signal")]
+[JsonDerivedType(typeof(ResizeTerminal), "resize")]
 [JsonDerivedType(typeof(ProcessExited), "exited")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
 public abstract record Message
@@ -79,6 +80,15 @@ public sealed record SignalProcess : Message
     public required string ContainerId { get; init; }
     public string ExecId { get; init; } = "";
     public int Signal { get; init; }
+}
+
+/// <summary>A process's terminal changed size on the host.</summary>
+public sealed record ResizeTerminal : Message
+{
+    public required string ContainerId { get; init; }
+    public string ExecId { get; init; } = "";
+    public ushort Rows { get; init; }
+    public ushort Cols { get; init; }
 }
 
 /// <summary>Event: a process ended. Status is the shell form: exit code, or 128+N for signal N.</summary>

@@ -82,10 +82,10 @@ public static class Transitions
         throw Invalid("container not paused");
     }
 
-    /// <summary>Without --force only a stopped container may be deleted.</summary>
+    /// <summary>Without --force a stopped container may be deleted, and (as runc) a created one, whose process never ran.</summary>
     public static void CheckDelete(string id, Status s)
     {
-        if (s == Status.Stopped) return;
+        if (s is Status.Stopped or Status.Created) return;
         throw Invalid($"cannot delete container {id} that is not stopped: {Name(s)}");
     }
 

@@ -15,6 +15,10 @@ public sealed class ContainerSandbox : IAsyncDisposable
 {
     private const uint StdinStream = 1, StdoutStream = 2, StderrStream = 3;
     private Task _outputDone = Task.CompletedTask;
+    private HostTerminal? _terminal;
+
+    /// <summary>With a terminal, stdin comes from the host pty, whatever the caller passes.</summary>
+    public Stream? TerminalInput => _terminal?.Input;
 
     private ContainerSandbox(string id, OciSpec spec, VirtualMachine vm)
     {
@@ -30,9 +34,15 @@ public sealed class ContainerSandbox : IAsyncDisposable
     public Task<ProcessExited> Exited { get; }
 
     /// <summary>Boots a VM for the bundle and prepares the container process in it (not yet running).</summary>
-    public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default)
+    public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default, string? consoleSocket = null)
     {
         var (spec, rootfs) = ConfigLoader.Load(bundle);
+        HostTerminal? terminal = null;
+        if (spec.Process?.Terminal == true && consoleSocket != null)
+        {
+            terminal = HostTerminal.Open(consoleSocket, (ushort)(spec.Process.ConsoleSize?.Height ?? 0), (ushort)(spec.Process.ConsoleSize?.Width ?? 0));
+            stdio = new Stdio(terminal.Input, terminal.Output, terminal.Output);
+        }
         string configJson = File.ReadAllText(Path.Combine(bundle, ConfigLoader.ConfigFileName));
         var settings = VmSettings.FromEnvironment();
         DebugLog.Write("booting the VM");
@@ -48,7 +58,8 @@ public sealed class ContainerSandbox : IAsyncDisposable
             Root = settings.Root,
         }, ct).ConfigureAwait(false);
         DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
-        var sandbox = new ContainerSandbox(id, spec, vm);
+        var sandbox = new ContainerSandbox(id, spec, vm) { _terminal = terminal };
+        terminal?.FollowSize((rows, cols) => vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
         try
         {
             sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
@@ -69,14 +80,21 @@ public sealed class ContainerSandbox : IAsyncDisposable
     {
         await Vm.Agent.RequestAsync(new StartProcess { ContainerId = Id }, ct).ConfigureAwait(false);
         DebugLog.Write("container started");
-        _ = PumpInputAsync(input, StdinStream);
+        _ = PumpInputAsync(_terminal?.Input ?? input, StdinStream);
     }
 
     private int _nextStream = 10;
 
     /// <summary>Runs another process in the container; returns its exit code once it ended and its output drained.</summary>
-    public async Task<int> ExecAsync(string execId, string processJson, Stream? input, Stream output, Stream error, Action onStarted)
+    public async Task<int> ExecAsync(string execId, string processJson, Stream? input, Stream output, Stream error, Action onStarted, string? consoleSocket = null)
     {
+        var process = ConfigLoader.ParseProcess(System.Text.Encoding.UTF8.GetBytes(processJson), "process.json");
+        using var terminal = process.Terminal == true
+            ? HostTerminal.Open(consoleSocket ?? throw new ClearOciException(ErrorCode.InvalidArgument, "a terminal needs --console-socket"),
+                (ushort)(process.ConsoleSize?.Height ?? 0), (ushort)(process.ConsoleSize?.Width ?? 0))
+            : null;
+        if (terminal != null) (input, output, error) = (terminal.Input, terminal.Output, terminal.Output);
+        terminal?.FollowSize((rows, cols) => Vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = Id, ExecId = execId, Rows = rows, Cols = cols }));
         uint first = (uint)Interlocked.Add(ref _nextStream, 3);
         var streams = new StdioStreams { Stdin = first, Stdout = first + 1, Stderr = first + 2 };
         var drained = Task.WhenAll(Vm.Agent.AttachOutput(streams.Stdout, output), Vm.Agent.AttachOutput(streams.Stderr, error));
@@ -124,5 +142,9 @@ public sealed class ContainerSandbox : IAsyncDisposable
         catch (Exception) { /* the VM went away first */ }
     }
 
-    public ValueTask DisposeAsync() => Vm.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Vm.DisposeAsync().ConfigureAwait(false);
+        _terminal?.Dispose();
+    }
 }

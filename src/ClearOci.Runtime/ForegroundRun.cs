@@ -21,7 +21,7 @@ public static class ForegroundRun
     public static async Task<int> RunAsync(RunRequest r, CancellationToken ct = default)
     {
         ContainerId.Validate(r.Id);
-        string bundle = Path.GetFullPath(r.Bundle);
+        string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
         ConfigLoader.Load(bundle); // every config error surfaces before anything is created
         using var signals = new SignalForwarding(ct);
         string dir = StateDirectory.Create(r.Root, r.Id);

@@ -44,9 +44,12 @@ public sealed class Lifecycle
     public void Create(CreateRequest r)
     {
         ContainerId.Validate(r.Id);
-        string bundle = Path.GetFullPath(r.Bundle);
+        string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
         var (spec, _) = ConfigLoader.Load(bundle); // config errors before anything exists
-        if (r.ConsoleSocket != null) throw new ClearOciException(ErrorCode.Unsupported, "--console-socket (a terminal) is not supported yet");
+        if (spec.Process?.Terminal == true && r.ConsoleSocket == null)
+            throw ClearOciException.Invalid("cannot allocate tty if runc will detach without setting console socket");
+        if (spec.Process?.Terminal != true && r.ConsoleSocket != null)
+            throw ClearOciException.Invalid("cannot use console socket if runc will not detach or allocate tty");
         if (r.PreserveFds > 0) throw new ClearOciException(ErrorCode.Unsupported, "--preserve-fds cannot reach a process inside a VM (not supported yet)");
         string dir = StateDirectory.Create(_store.Root, r.Id);
         try
@@ -59,7 +62,8 @@ public sealed class Lifecycle
                 pid = Spawner.Spawn(new SpawnOptions
                 {
                     Path = r.Self,
-                    Args = ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", "3", r.Id],
+                    Args = ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", "3",
+                        .. r.ConsoleSocket is null ? Array.Empty<string>() : ["--console-socket", Path.GetFullPath(r.ConsoleSocket)], r.Id],
                     Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
                     NewSession = true,
                     WorkingDirectory = "/",
@@ -120,21 +124,22 @@ public sealed class Lifecycle
     /// stdio and returns its exit code. <paramref name="onStarted"/> runs once it is running
     /// (exec --detach reports readiness there).
     /// </summary>
-    public int Exec(string id, string processJson, Action onStarted)
+    public int Exec(string id, string processJson, Action onStarted, string? consoleSocket = null)
     {
         var r = _store.Read(id);
         var status = StateStore.Effective(r);
         if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, "cannot exec in a stopped container");
         ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(processJson), "process.json"); // validated here, with a clear message
         return SupervisorClient.Exec(_store.SocketPath(id),
-            new SupervisorRequest { Op = "exec", ExecId = Guid.NewGuid().ToString("N")[..12], Process = processJson }, onStarted);
+            new SupervisorRequest { Op = "exec", ExecId = Guid.NewGuid().ToString("N")[..12], Process = processJson,
+                ConsoleSocket = consoleSocket is null ? null : Path.GetFullPath(consoleSocket) }, onStarted);
     }
 
     /// <summary>
     /// exec --detach: a small relay process (this executable again, in its own session) holds
     /// the caller's stdio and exits with the exec'd process's status; its pid goes to the pid file.
     /// </summary>
-    public void ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs)
+    public void ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs, string? consoleSocket = null)
     {
         Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
         var (readyRead, readyWrite) = Libc.Pipe();
@@ -144,7 +149,8 @@ public sealed class Lifecycle
             pid = Spawner.Spawn(new SpawnOptions
             {
                 Path = self,
-                Args = ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", id],
+                Args = ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3",
+                    .. consoleSocket is null ? Array.Empty<string>() : ["--console-socket", Path.GetFullPath(consoleSocket)], id],
                 Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
                 NewSession = true,
                 WorkingDirectory = "/",

@@ -28,20 +28,20 @@ public sealed class Supervisor
     }
 
     /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/>: 'R', or 'E' and the message.</summary>
-    public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd)
+    public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd, string? consoleSocket = null)
     {
         var s = new Supervisor(store, id);
-        return await s.RunAsync(bundle, readyFd).ConfigureAwait(false);
+        return await s.RunAsync(bundle, readyFd, consoleSocket).ConfigureAwait(false);
     }
 
-    private async Task<int> RunAsync(string bundle, int readyFd)
+    private async Task<int> RunAsync(string bundle, int readyFd, string? consoleSocket)
     {
         Socket listener;
         try
         {
             HostNetwork.EnterFor(ConfigLoader.Load(bundle).Spec); // before the first await: main thread
             var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
-            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token).ConfigureAwait(false);
+            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token, consoleSocket).ConfigureAwait(false);
             int pid = Environment.ProcessId;
             var record = _store.Update(_id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
             _hooks = _sandbox.Spec.Hooks;
@@ -64,7 +64,8 @@ public sealed class Supervisor
             if (_sandbox != null) await _sandbox.DisposeAsync().ConfigureAwait(false);
             return 1;
         }
-        Libc.WriteAll(readyFd, "R"u8);
+        // The create that waits for this may be gone (killed): the container exists all the same.
+        try { Libc.WriteAll(readyFd, "R"u8); } catch (ClearOciException) { }
         Libc.close(readyFd);
 
         _signals.ForwardTo(_sandbox);
@@ -136,7 +137,7 @@ public sealed class Supervisor
         {
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             var run = _sandbox.ExecAsync(request.ExecId ?? Guid.NewGuid().ToString("N"), request.Process ?? throw ClearOciException.Invalid("exec without a process"),
-                input, output, error, () => started.TrySetResult());
+                input, output, error, () => started.TrySetResult(), request.ConsoleSocket);
             await Task.WhenAny(started.Task, run).ConfigureAwait(false);
             if (run.IsFaulted) await run.ConfigureAwait(false); // throws: the exec never started
             await ReplyAsync(reply, new SupervisorResponse()).ConfigureAwait(false);

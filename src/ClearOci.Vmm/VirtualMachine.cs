@@ -136,6 +136,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         var first = await Task.WhenAny(hello, _qemuExit, Task.Delay(Timeout.Infinite, timeout.Token)).ConfigureAwait(false);
         if (first != hello || !hello.IsCompletedSuccessfully)
         {
+            ct.ThrowIfCancellationRequested(); // the caller gave up (a signal): not a boot failure
             string why = first == _qemuExit ? $"QEMU exited with status {WaitStatus.ToExitCode(_qemuExit.Result)}"
                 : first == hello && hello.IsFaulted ? hello.Exception!.InnerException!.Message
                 : $"the guest agent did not answer within {o.BootTimeout.TotalSeconds:0} s";

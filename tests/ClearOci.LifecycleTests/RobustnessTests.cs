@@ -60,10 +60,6 @@ public sealed class RobustnessTests : LifecycleFixture
     }
 
     [Test]
-    [KnownBug("if the `create` caller dies before the supervisor reports readiness, the supervisor crashes: " +
-        "Supervisor.RunAsync (src/ClearOci.Runtime/Supervisor.cs, `Libc.WriteAll(readyFd, \"R\"u8)` after the try/catch) is unguarded, the write " +
-        "fails with EPIPE, and the ClearOciException \"write: Broken pipe\" is unhandled: .NET prints \"Unhandled exception\" on the " +
-        "container's stderr and the supervisor dies of SIGABRT (wait status: signal 6) instead of exiting with a status.")]
     public async Task CreateCallerKilledMidBoot_SupervisorDoesNotCrash()
     {
         SetArgs("sleep", "1000");

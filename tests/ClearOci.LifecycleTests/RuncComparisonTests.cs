@@ -126,10 +126,6 @@ public sealed class RuncComparisonTests : LifecycleFixture
     }
 
     [Test]
-    [KnownBug("`delete` without --force of a CREATED container fails (exit 1, \"cannot delete container ID that is not stopped: " +
-        "created\"); runc deletes a created container without --force (it kills the never-started process), and containerd's " +
-        "shim relies on that when a task is deleted before it starts. Transitions.CheckDelete (src/ClearOci.Runtime/ContainerRecord.cs) " +
-        "allows only Stopped; Lifecycle.Delete (src/ClearOci.Runtime/Lifecycle.cs) applies it to Created too.")]
     public async Task DeleteWithoutForce_OfACreatedContainer_SucceedsAsInRunc()
     {
         if (!File.Exists(Cli.Runc)) Assert.Ignore($"{Cli.Runc} is not installed");

@@ -27,6 +27,7 @@ public class ControlChannelTests
             new StartProcess { Id = 2, ContainerId = "c1", ExecId = "e1" },
             new ExecProcess { Id = 7, ContainerId = "c1", ExecId = "e2", ProcessJson = "{\"args\":[\"true\"],\"cwd\":\"/\"}", Stdio = new StdioStreams { Stdin = 4, Stdout = 5, Stderr = 6 } },
             new SignalProcess { Id = 3, ContainerId = "c1", ExecId = "e1", Signal = 15 },
+            new ResizeTerminal { Id = 8, ContainerId = "c1", ExecId = "e1", Rows = 33, Cols = 111 },
             new ProcessExited { Id = 0, ContainerId = "c1", ExecId = "", Status = 137, ExitedNs = long.MaxValue },
             new Shutdown { Id = long.MaxValue },
         ];

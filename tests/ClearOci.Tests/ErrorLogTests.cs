@@ -78,3 +78,13 @@ public class VersionTextTests
         Assert.That(lines[3], Is.Empty);
     }
 }
+
+public class ErrorLogQuoteTests
+{
+    [TestCase("plain", "\"plain\"")]
+    [TestCase("a \"quoted\" word", "\"a \\\"quoted\\\" word\"")]
+    [TestCase("back\\slash", "\"back\\\\slash\"")]
+    [TestCase("two\nlines", "\"two\\nlines\"")]
+    public void Quote_EscapesAsGoDoes(string message, string expected) =>
+        Assert.That(ErrorLog.Quote(message), Is.EqualTo(expected));
+}
