@@ -34,7 +34,7 @@ internal static class ExecVerb
             if (p.GetValue(readyFd) >= 0 && p.GetValue(process) is { } own && Path.GetFileName(own).StartsWith(TempPrefix, StringComparison.Ordinal))
                 File.Delete(own); // the relay's copy, written by the `exec --detach` that started it
             bool terminal = ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(json), p.GetValue(process) ?? "exec").Terminal == true;
-            if (terminal && p.GetValue(console) is null) throw ClearOciException.Invalid("cannot allocate tty if runc will detach without setting console socket");
+            if (terminal && p.GetValue(console) is null) throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
             if (p.GetValue(detach))
             {
                 string path = p.GetValue(process) ?? WriteTemp(json);

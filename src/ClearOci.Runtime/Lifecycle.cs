@@ -47,37 +47,17 @@ public sealed class Lifecycle
         string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
         var (spec, _) = ConfigLoader.Load(bundle); // config errors before anything exists
         if (spec.Process?.Terminal == true && r.ConsoleSocket == null)
-            throw ClearOciException.Invalid("cannot allocate tty if runc will detach without setting console socket");
+            throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
         if (spec.Process?.Terminal != true && r.ConsoleSocket != null)
-            throw ClearOciException.Invalid("cannot use console socket if runc will not detach or allocate tty");
+            throw ClearOciException.Invalid("--console-socket needs process.terminal: true");
         if (r.PreserveFds > 0) throw new ClearOciException(ErrorCode.Unsupported, "--preserve-fds cannot reach a process inside a VM (not supported yet)");
         string dir = StateDirectory.Create(_store.Root, r.Id);
         try
         {
             _store.Write(new ContainerRecord { Id = r.Id, Bundle = bundle, Status = Status.Creating, Created = DateTimeOffset.UtcNow, Annotations = spec.Annotations });
-            var (readyRead, readyWrite) = Libc.Pipe();
-            int pid;
-            try
-            {
-                pid = Spawner.Spawn(new SpawnOptions
-                {
-                    Path = r.Self,
-                    Args = ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", "3",
-                        .. r.ConsoleSocket is null ? Array.Empty<string>() : ["--console-socket", Path.GetFullPath(r.ConsoleSocket)], r.Id],
-                    Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
-                    NewSession = true,
-                    WorkingDirectory = "/",
-                });
-            }
-            finally { Libc.close(readyWrite); }
-            string reply;
-            try { reply = Encoding.UTF8.GetString(Libc.ReadToEnd(readyRead)); }
-            finally { Libc.close(readyRead); }
-            if (reply != "R")
-            {
-                WaitGone(pid, ProcessIdentity.StartTime(pid), TimeSpan.FromSeconds(15));
-                throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "the supervisor exited while creating the container");
-            }
+            string[] console = r.ConsoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(r.ConsoleSocket)];
+            int pid = SpawnDetached(r.Self, ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", "3", .. console, r.Id],
+                "the supervisor exited while creating the container");
             if (r.PidFile != null) AtomicFile.Write(Path.GetFullPath(r.PidFile), Encoding.ASCII.GetBytes(pid.ToString()));
         }
         catch
@@ -142,25 +122,9 @@ public sealed class Lifecycle
     public void ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs, string? consoleSocket = null)
     {
         Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
-        var (readyRead, readyWrite) = Libc.Pipe();
-        int pid;
-        try
-        {
-            pid = Spawner.Spawn(new SpawnOptions
-            {
-                Path = self,
-                Args = ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3",
-                    .. consoleSocket is null ? Array.Empty<string>() : ["--console-socket", Path.GetFullPath(consoleSocket)], id],
-                Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
-                NewSession = true,
-                WorkingDirectory = "/",
-            });
-        }
-        finally { Libc.close(readyWrite); }
-        string reply;
-        try { reply = Encoding.UTF8.GetString(Libc.ReadToEnd(readyRead)); }
-        finally { Libc.close(readyRead); }
-        if (reply != "R") throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "the exec relay exited before the process started");
+        string[] console = consoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(consoleSocket)];
+        int pid = SpawnDetached(self, ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", .. console, id],
+            "the exec relay exited before the process started");
         if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
     }
 
@@ -229,6 +193,34 @@ public sealed class Lifecycle
 
     private SupervisorResponse Call(string id, SupervisorRequest request) =>
         SupervisorClient.CallAsync(_store.SocketPath(id), request, VerbTimeout).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Starts this executable again in its own session with the caller's fds 0-2 and a ready pipe
+    /// as fd 3, and waits for its word: 'R', or 'E' and a message (then it has exited or will).
+    /// </summary>
+    private static int SpawnDetached(string self, string[] args, string diedWithoutWord)
+    {
+        var (readyRead, readyWrite) = Libc.Pipe();
+        int pid;
+        try
+        {
+            pid = Spawner.Spawn(new SpawnOptions
+            {
+                Path = self,
+                Args = args,
+                Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
+                NewSession = true,
+                WorkingDirectory = "/",
+            });
+        }
+        finally { Libc.close(readyWrite); }
+        string reply;
+        try { reply = Encoding.UTF8.GetString(Libc.ReadToEnd(readyRead)); }
+        finally { Libc.close(readyRead); }
+        if (reply == "R") return pid;
+        WaitGone(pid, ProcessIdentity.StartTime(pid), TimeSpan.FromSeconds(15));
+        throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : diedWithoutWord);
+    }
 
     /// <summary>Polls (with a deadline) until the process is gone or its pid belongs to another process.</summary>
     private static bool WaitGone(int pid, ulong startTime, TimeSpan deadline)
