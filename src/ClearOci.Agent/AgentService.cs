@@ -61,6 +61,7 @@ internal sealed class AgentService
                 ExecProcess m => await Container(m.ContainerId).ExecAsync(m),
                 SignalProcess m => Container(m.ContainerId).Signal(m.ExecId, m.Signal),
                 ResizeTerminal m => Container(m.ContainerId).Resize(m.ExecId, m.Rows, m.Cols),
+                GetStats m => new Response { Stats = Container(m.ContainerId).Stats() },
                 Shutdown => BeginShutdown(),
                 _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),
             };

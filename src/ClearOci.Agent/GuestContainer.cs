@@ -89,6 +89,30 @@ internal sealed class GuestContainer : IDisposable
         return [Pump(io.StdoutRead, streams.Stdout), io.StderrRead >= 0 ? Pump(io.StderrRead, streams.Stderr) : _agent.Io.SendEofAsync(streams.Stderr)];
     }
 
+    /// <summary>CPU and memory of the whole guest (the VM is the container's), and the processes of its pid namespace.</summary>
+    public ContainerStats Stats()
+    {
+        var cpu = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        const ulong nsPerTick = 10_000_000; // USER_HZ = 100
+        var mem = File.ReadLines("/proc/meminfo").Select(l => l.Split(':')).ToDictionary(p => p[0], p => ulong.Parse(p[1].Trim().Split(' ')[0]) * 1024);
+        string? ns = _pid > 0 ? new FileInfo($"/proc/{_pid}/ns/pid").LinkTarget : null;
+        int pids = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out _)) continue;
+            try { if (ns != null && new FileInfo(Path.Combine(dir, "ns", "pid")).LinkTarget == ns) pids++; }
+            catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        return new ContainerStats
+        {
+            CpuUserNs = (ulong.Parse(cpu[1]) + ulong.Parse(cpu[2])) * nsPerTick,
+            CpuKernelNs = ulong.Parse(cpu[3]) * nsPerTick,
+            MemoryLimitBytes = mem["MemTotal"],
+            MemoryUsageBytes = mem["MemTotal"] - mem["MemAvailable"],
+            Pids = pids,
+        };
+    }
+
     public Response Resize(string execId, ushort rows, ushort cols)
     {
         if (!_terminals.TryGetValue(execId, out int master)) throw new ClearOciException(ErrorCode.InvalidState, "the process has no terminal");

@@ -143,3 +143,36 @@ internal static class ExtraVerbs
         return cmd;
     }
 }
+
+/// <summary>`events`: stats of the container's VM, once (--stats) or every --interval until it stops.</summary>
+internal static class EventsVerb
+{
+    public static Command Build()
+    {
+        var stats = new Option<bool>("--stats") { Description = "print one stats event and exit" };
+        var interval = new Option<string>("--interval") { Description = "time between stats events (e.g. 5s, 500ms)", DefaultValueFactory = _ => "5s" };
+        var id = new Argument<string>("container-id");
+        var cmd = new Command("events", "print resource usage events of the container") { stats, interval, id };
+        cmd.SetAction((p, ct) => App.Execute(p, async () =>
+        {
+            var lifecycle = LifecycleVerbs.Open(p);
+            string containerId = p.GetValue(id)!;
+            var every = ParseInterval(p.GetValue(interval)!);
+            while (true)
+            {
+                Console.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString());
+                if (p.GetValue(stats)) return 0;
+                try { await Task.Delay(every, ct); } catch (OperationCanceledException) { return 0; }
+                if (lifecycle.State(containerId).Status == ClearOci.Spec.ContainerStatus.Stopped) return 0;
+            }
+        }));
+        return cmd;
+    }
+
+    private static TimeSpan ParseInterval(string text)
+    {
+        if (text.EndsWith("ms") && double.TryParse(text[..^2], System.Globalization.CultureInfo.InvariantCulture, out double ms) && ms > 0) return TimeSpan.FromMilliseconds(ms);
+        if (text.EndsWith('s') && double.TryParse(text[..^1], System.Globalization.CultureInfo.InvariantCulture, out double s) && s > 0) return TimeSpan.FromSeconds(s);
+        throw ClearOci.Spec.ClearOciException.Invalid($"--interval {text}: expected a duration such as 5s or 500ms");
+    }
+}

@@ -15,6 +15,7 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(ExecProcess), "exec")]
 [JsonDerivedType(typeof(SignalProcess), "signal")]
 [JsonDerivedType(typeof(ResizeTerminal), "resize")]
+[JsonDerivedType(typeof(GetStats), "stats")]
 [JsonDerivedType(typeof(ProcessExited), "exited")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
 public abstract record Message
@@ -38,6 +39,23 @@ public sealed record Response : Message
     public string? Code { get; init; }
     /// <summary>The guest pid of a created process.</summary>
     public int Pid { get; init; }
+    /// <summary>Answer to <see cref="GetStats"/>.</summary>
+    public ContainerStats? Stats { get; init; }
+}
+
+/// <summary>Resource usage of a container. With one VM per container, the guest's totals are the container's.</summary>
+public sealed record GetStats : Message
+{
+    public required string ContainerId { get; init; }
+}
+
+public sealed record ContainerStats
+{
+    public ulong CpuUserNs { get; init; }
+    public ulong CpuKernelNs { get; init; }
+    public ulong MemoryUsageBytes { get; init; }
+    public ulong MemoryLimitBytes { get; init; }
+    public int Pids { get; init; }
 }
 
 /// <summary>Stream ids on the io channel for a process; 0 means none.</summary>

@@ -108,6 +108,10 @@ public sealed class ContainerSandbox : IAsyncDisposable
         return result.Status;
     }
 
+    public async Task<ContainerStats> StatsAsync() =>
+        (await Vm.Agent.RequestAsync(new GetStats { ContainerId = Id }).ConfigureAwait(false)).Stats
+        ?? throw new ClearOciException(ErrorCode.Agent, "the guest sent no stats");
+
     public Task SignalAsync(int signal) => Vm.Agent.RequestAsync(new SignalProcess { ContainerId = Id, Signal = signal });
 
     /// <summary>Stops every vCPU (the whole VM, so every process of the container).</summary>

@@ -128,6 +128,31 @@ public sealed class Lifecycle
         if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
     }
 
+    /// <summary>runc's stats event: {"type":"stats","id":..,"data":{cpu, memory, pids}}.</summary>
+    public System.Text.Json.Nodes.JsonObject StatsEvent(string id)
+    {
+        var r = _store.Read(id);
+        if (StateStore.Effective(r) == Status.Stopped) throw new ClearOciException(ErrorCode.InvalidState, "container not running");
+        var s = Call(id, new SupervisorRequest { Op = "stats" }).Stats ?? throw new ClearOciException(ErrorCode.Agent, "no stats");
+        return new()
+        {
+            ["type"] = "stats",
+            ["id"] = id,
+            ["data"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["cpu"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["usage"] = new System.Text.Json.Nodes.JsonObject { ["total"] = s.CpuUserNs + s.CpuKernelNs, ["user"] = s.CpuUserNs, ["kernel"] = s.CpuKernelNs },
+                },
+                ["memory"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["usage"] = new System.Text.Json.Nodes.JsonObject { ["usage"] = s.MemoryUsageBytes, ["limit"] = s.MemoryLimitBytes },
+                },
+                ["pids"] = new System.Text.Json.Nodes.JsonObject { ["current"] = s.Pids },
+            },
+        };
+    }
+
     public List<int> Ps(string id)
     {
         var r = _store.Read(id);

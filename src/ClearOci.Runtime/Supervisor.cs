@@ -183,6 +183,8 @@ public sealed class Supervisor
                     await _sandbox.ResumeAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = Status.Running });
                     break;
+                case "stats":
+                    return new SupervisorResponse { Stats = await _sandbox.StatsAsync().ConfigureAwait(false) };
                 case "ps":
                     return new SupervisorResponse { Pids = [Environment.ProcessId] };
                 default:

@@ -21,6 +21,7 @@ public sealed record SupervisorResponse
     public string? Error { get; init; }
     public string? Code { get; init; }
     public List<int>? Pids { get; init; }
+    public ClearOci.Protocol.ContainerStats? Stats { get; init; }
     /// <summary>exec: the second line, once the process ended.</summary>
     public int? ExitStatus { get; init; }
 }
