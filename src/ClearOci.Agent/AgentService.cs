@@ -62,6 +62,7 @@ internal sealed class AgentService
                 SignalProcess m => Container(m.ContainerId).Signal(m.ExecId, m.Signal),
                 ResizeTerminal m => Container(m.ContainerId).Resize(m.ExecId, m.Rows, m.Cols),
                 GetStats m => new Response { Stats = Container(m.ContainerId).Stats() },
+                UpdateResources m => Container(m.ContainerId).Update(m.ResourcesJson),
                 Shutdown => BeginShutdown(),
                 _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),
             };

@@ -18,7 +18,7 @@ namespace ClearOci.Agent;
 internal static class ContainerInit
 {
     public const string Verb = "init-container";
-    public const int PlanFd = 3, SyncFd = 4, StartFd = 5, MountNsFd = 5, ConsoleFd = 6;
+    public const int PlanFd = 3, SyncFd = 4, StartFd = 5, MountNsFd = 5, ConsoleFd = 6, CgroupFd = 7;
 
     /// <summary>
     /// A pty from the container's own devpts (so `tty` names a node the container can see): the
@@ -74,6 +74,10 @@ internal static class ContainerInit
                 if (Libc.Read(StartFd, go) != 1) return 1; // the agent gave up on this container
                 Libc.close(StartFd);
             }
+            // Join the container's cgroup last, so its limits count the container, not this stage.
+            try { Libc.WriteAll(CgroupFd, "0"u8); }
+            catch (ClearOciException e) { throw e.WithContext("join the container's cgroup"); }
+            Libc.close(CgroupFd);
             Libc.Execve(executable, args, env);
             throw Libc.Error($"exec: \"{args[0]}\"");
         }

@@ -52,6 +52,7 @@ internal static class GuestBoot
         TryMount("devpts", "/dev/pts", "devpts", Libc.MS_NOSUID | Libc.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
         Libc.MkdirAll("/dev/shm");
         TryMount("shm", "/dev/shm", "tmpfs", Libc.MS_NOSUID | Libc.MS_NODEV, "mode=1777");
+        GuestCgroup.Mount();
     }
 
     private static void TryMount(string source, string target, string fstype, ulong flags, string? data)

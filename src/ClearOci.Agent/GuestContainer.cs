@@ -113,6 +113,13 @@ internal sealed class GuestContainer : IDisposable
         };
     }
 
+    public Response Update(string resourcesJson)
+    {
+        var resources = JsonSerializer.Deserialize(resourcesJson, SpecJsonContext.Default.LinuxResources) ?? throw ClearOciException.Invalid("empty resources");
+        GuestCgroup.Apply(Id, resources);
+        return new Response();
+    }
+
     public Response Resize(string execId, ushort rows, ushort cols)
     {
         if (!_terminals.TryGetValue(execId, out int master)) throw new ClearOciException(ErrorCode.InvalidState, "the process has no terminal");
@@ -130,13 +137,17 @@ internal sealed class GuestContainer : IDisposable
         Libc.MkdirAll(rootfs);
         Libc.Mount(m.RootfsTag, rootfs, "virtiofs", 0, null);
 
+        GuestCgroup.Create(Id);
+        GuestCgroup.Apply(Id, spec.Linux?.Resources);
         var io = ProcessIo.Create(spec.Process ?? new Process());
         var plan = Libc.Pipe();
         var sync = Libc.Pipe();
         var start = Libc.Pipe();
+        int procs = GuestCgroup.OpenProcs(Id);
         var fds = new Dictionary<int, int>
         {
             [ContainerInit.PlanFd] = plan.Read, [ContainerInit.SyncFd] = sync.Write, [ContainerInit.StartFd] = start.Read,
+            [ContainerInit.CgroupFd] = procs,
         };
         io.AddChildFds(fds);
         try
@@ -146,7 +157,7 @@ internal sealed class GuestContainer : IDisposable
         finally
         {
             io.CloseChildEnds();
-            Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(start.Read);
+            Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(start.Read); Libc.close(procs);
         }
         _syncFd = sync.Read;
         _startFd = start.Write;
@@ -180,9 +191,11 @@ internal sealed class GuestContainer : IDisposable
         // The mount namespace is joined by the stage itself: a thread of this multi-threaded agent
         // cannot enter one, and /proc/self/exe must still resolve in ours while spawning.
         int mnt = Libc.Check(Libc.open($"/proc/{_pid}/ns/mnt", Libc.O_RDONLY | Libc.O_CLOEXEC, 0), $"open /proc/{_pid}/ns/mnt");
+        int procs = GuestCgroup.OpenProcs(Id);
         var fds = new Dictionary<int, int>
         {
             [ContainerInit.PlanFd] = plan.Read, [ContainerInit.SyncFd] = sync.Write, [ContainerInit.MountNsFd] = mnt,
+            [ContainerInit.CgroupFd] = procs,
         };
         io.AddChildFds(fds);
         int pid;
@@ -190,7 +203,7 @@ internal sealed class GuestContainer : IDisposable
         finally
         {
             io.CloseChildEnds();
-            Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(mnt);
+            Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(mnt); Libc.close(procs);
         }
         var exited = _agent.Reaper.Watch(pid);
         byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = _rootfs, Spec = _spec, Exec = process }, AgentJsonContext.Default.InitPlan);

@@ -31,7 +31,7 @@ public static class App
         foreach (var verb in new[]
         {
             LifecycleVerbs.Create(), LifecycleVerbs.Start(), LifecycleVerbs.State(), LifecycleVerbs.Kill(), LifecycleVerbs.Delete(),
-            RunVerb.Build(), ExecVerb.Build(), EventsVerb.Build(), ExtraVerbs.Pause(), ExtraVerbs.Resume(), ExtraVerbs.Ps(), ExtraVerbs.List(),
+            RunVerb.Build(), ExecVerb.Build(), EventsVerb.Build(), UpdateVerb.Build(), ExtraVerbs.Pause(), ExtraVerbs.Resume(), ExtraVerbs.Ps(), ExtraVerbs.List(),
             SpecVerbs.Spec(), SpecVerbs.Features(), CheckVerb.Build(), ExtraVerbs.Supervise(),
         })
             root.Subcommands.Add(verb);

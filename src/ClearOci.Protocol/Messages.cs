@@ -16,6 +16,7 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(SignalProcess), "signal")]
 [JsonDerivedType(typeof(ResizeTerminal), "resize")]
 [JsonDerivedType(typeof(GetStats), "stats")]
+[JsonDerivedType(typeof(UpdateResources), "update")]
 [JsonDerivedType(typeof(ProcessExited), "exited")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
 public abstract record Message
@@ -41,6 +42,13 @@ public sealed record Response : Message
     public int Pid { get; init; }
     /// <summary>Answer to <see cref="GetStats"/>.</summary>
     public ContainerStats? Stats { get; init; }
+}
+
+/// <summary>New linux.resources for a container's cgroup in the guest.</summary>
+public sealed record UpdateResources : Message
+{
+    public required string ContainerId { get; init; }
+    public required string ResourcesJson { get; init; }
 }
 
 /// <summary>Resource usage of a container. With one VM per container, the guest's totals are the container's.</summary>

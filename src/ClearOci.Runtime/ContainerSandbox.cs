@@ -108,6 +108,10 @@ public sealed class ContainerSandbox : IAsyncDisposable
         return result.Status;
     }
 
+    /// <summary>New limits for the container's cgroup in the guest.</summary>
+    public Task UpdateAsync(string resourcesJson) =>
+        Vm.Agent.RequestAsync(new UpdateResources { ContainerId = Id, ResourcesJson = resourcesJson });
+
     public async Task<ContainerStats> StatsAsync() =>
         (await Vm.Agent.RequestAsync(new GetStats { ContainerId = Id }).ConfigureAwait(false)).Stats
         ?? throw new ClearOciException(ErrorCode.Agent, "the guest sent no stats");

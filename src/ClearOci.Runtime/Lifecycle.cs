@@ -128,6 +128,14 @@ public sealed class Lifecycle
         if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
     }
 
+    /// <summary>`update --resources`: validated here, applied to the container's cgroup in the guest.</summary>
+    public void Update(string id, byte[] resourcesJson, string source)
+    {
+        var resources = ConfigLoader.ParseResources(resourcesJson, source);
+        Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
+        Call(id, new SupervisorRequest { Op = "update", Resources = SpecJson.Serialize(resources) });
+    }
+
     /// <summary>runc's stats event: {"type":"stats","id":..,"data":{cpu, memory, pids}}.</summary>
     public System.Text.Json.Nodes.JsonObject StatsEvent(string id)
     {

@@ -130,9 +130,10 @@ public sealed class Supervisor
         if (fds.Length != 3) throw ClearOciException.Invalid("exec needs the caller's three stdio fds");
         var status = StateStore.Effective(_store.Read(_id));
         if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, "cannot exec in a stopped container");
-        var input = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[0], true), FileAccess.Read, 1);
-        var output = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[1], true), FileAccess.Write, 1);
-        var error = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(fds[2], true), FileAccess.Write, 1);
+        // Raw writes: stdout and stderr may be one shared, even seekable, file of the caller's.
+        var input = new RawFdStream(fds[0], canRead: true, canWrite: false);
+        var output = new RawFdStream(fds[1], canRead: false, canWrite: true);
+        var error = new RawFdStream(fds[2], canRead: false, canWrite: true);
         try
         {
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -182,6 +183,10 @@ public sealed class Supervisor
                     Transitions.CheckResume(status);
                     await _sandbox.ResumeAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = Status.Running });
+                    break;
+                case "update":
+                    Transitions.CheckKill(status); // created, running or paused: there is a VM to change
+                    await _sandbox.UpdateAsync(request.Resources ?? throw ClearOciException.Invalid("update without resources")).ConfigureAwait(false);
                     break;
                 case "stats":
                     return new SupervisorResponse { Stats = await _sandbox.StatsAsync().ConfigureAwait(false) };

@@ -12,6 +12,8 @@ public sealed record SupervisorRequest
     public string? ExecId { get; init; }
     /// <summary>For exec: the OCI process JSON. The request carries the caller's fds 0-2 (SCM_RIGHTS).</summary>
     public string? Process { get; init; }
+    /// <summary>For update: the linux.resources JSON.</summary>
+    public string? Resources { get; init; }
     /// <summary>For exec with a terminal: where to send the pty master.</summary>
     public string? ConsoleSocket { get; init; }
 }

@@ -1,0 +1,88 @@
+using ClearOci.Spec;
+
+namespace ClearOci.Agent;
+
+/// <summary>
+/// One cgroup v2 group per container in the guest, holding its init and exec'd processes, with
+/// linux.resources applied (memory, cpu, pids); `update` rewrites them live. The VM itself is
+/// sized separately; these limits act inside it.
+/// </summary>
+internal static class GuestCgroup
+{
+    public const string Root = "/sys/fs/cgroup";
+
+    /// <summary>At boot: the v2 hierarchy with the controllers ClearOci uses delegated to children.</summary>
+    public static void Mount()
+    {
+        ClearOci.Native.Libc.MkdirAll(Root);
+        if (ClearOci.Native.Libc.mount("cgroup2", Root, "cgroup2", ClearOci.Native.Libc.MS_NOSUID | ClearOci.Native.Libc.MS_NODEV | ClearOci.Native.Libc.MS_NOEXEC, null) < 0)
+        {
+            GuestBoot.Log($"mount cgroup2: {ClearOci.Native.Libc.StrError(ClearOci.Native.Libc.Errno)}");
+            return;
+        }
+        foreach (var controller in (string[])["memory", "pids", "cpu"])
+        {
+            try { File.WriteAllText(Path.Combine(Root, "cgroup.subtree_control"), "+" + controller); }
+            catch (IOException e) { GuestBoot.Log($"cgroup controller {controller}: {e.Message}"); }
+        }
+    }
+
+    public static string PathOf(string id) => Path.Combine(Root, "clearoci", id);
+
+    public static void Create(string id)
+    {
+        Directory.CreateDirectory(Path.Combine(Root, "clearoci"));
+        try { File.WriteAllText(Path.Combine(Root, "clearoci", "cgroup.subtree_control"), "+memory +pids +cpu"); } catch (IOException) { }
+        Directory.CreateDirectory(PathOf(id));
+    }
+
+    /// <summary>
+    /// The group's cgroup.procs, for the init stage to join as its last step before exec: the
+    /// stage's own start-up (its runtime's threads) never counts against the container's limits.
+    /// </summary>
+    public static int OpenProcs(string id) =>
+        ClearOci.Native.Libc.Check(ClearOci.Native.Libc.open(Path.Combine(PathOf(id), "cgroup.procs"), ClearOci.Native.Libc.O_WRONLY | ClearOci.Native.Libc.O_CLOEXEC, 0), $"open the cgroup of {id}");
+
+    public static void Remove(string id)
+    {
+        try { Directory.Delete(PathOf(id)); } catch (IOException) { }
+    }
+
+    /// <summary>Writes every limit <paramref name="r"/> sets (v1 semantics in the OCI spec, mapped to v2 files).</summary>
+    public static void Apply(string id, LinuxResources? r)
+    {
+        if (r is null) return;
+        foreach (var (file, value) in Settings(r))
+        {
+            string path = Path.Combine(PathOf(id), file);
+            // A limit this guest kernel has no file for (swap: the guest has none) does not apply.
+            if (!File.Exists(path)) { GuestBoot.Log($"{id}: {file} not available in the guest; skipped"); continue; }
+            try { File.WriteAllText(path, value); }
+            catch (IOException e) { throw new ClearOciException(ErrorCode.InvalidArgument, $"cannot set {file} to {value}: {e.Message}"); }
+        }
+    }
+
+    /// <summary>The cgroup v2 files and values for a resources object (pure).</summary>
+    public static IEnumerable<(string File, string Value)> Settings(LinuxResources r)
+    {
+        if (r.Memory?.Limit is long limit and not 0)
+        {
+            yield return ("memory.max", limit < 0 ? "max" : limit.ToString());
+            // OCI (v1) swap is memory+swap; v2 counts swap alone.
+            if (r.Memory.Swap is long swap and not 0)
+                yield return ("memory.swap.max", swap < 0 || limit < 0 ? "max" : Math.Max(0, swap - limit).ToString());
+        }
+        if (r.Cpu is { } cpu)
+        {
+            if (cpu.Quota is long quota and not 0 || cpu.Period is ulong and not 0)
+            {
+                ulong period = cpu.Period is ulong p and > 0 ? p : 100000;
+                yield return ("cpu.max", $"{(cpu.Quota is long q and > 0 ? q.ToString() : "max")} {period}");
+            }
+            if (cpu.Shares is ulong shares and > 0)
+                yield return ("cpu.weight", (1 + (Math.Clamp(shares, 2UL, 262144UL) - 2) * 9999 / 262142).ToString());
+        }
+        if (r.Pids?.Limit is long pidsLimit and not 0)
+            yield return ("pids.max", pidsLimit < 0 ? "max" : pidsLimit.ToString());
+    }
+}
