@@ -108,7 +108,7 @@ public sealed class TransitionTests
         [Status.Stopped, "resume", "container not paused"],
 
         [Status.Creating, "delete", "cannot delete container ctr that is not stopped: creating"],
-        [Status.Created, "delete", "cannot delete container ctr that is not stopped: created"],
+        [Status.Created, "delete", null], // as runc: the process never ran, so delete kills it
         [Status.Running, "delete", "cannot delete container ctr that is not stopped: running"],
         [Status.Paused, "delete", "cannot delete container ctr that is not stopped: paused"],
         [Status.Stopped, "delete", null],
