@@ -53,8 +53,14 @@ public sealed class RawFdStream(int fd, bool canRead, bool canWrite) : Stream
     private int _fd = fd;
 
     public override int Read(byte[] buffer, int offset, int count) => Libc.Read(_fd, buffer.AsSpan(offset, count));
+    /// <summary>Waits in poll(2) in short steps, so cancellation stops it before it consumes anything.</summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default) =>
-        new(Task.Factory.StartNew(() => Libc.Read(_fd, buffer.Span), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+        new(Task.Factory.StartNew(() =>
+        {
+            while (!Libc.WaitReadable(_fd, 100)) ct.ThrowIfCancellationRequested();
+            ct.ThrowIfCancellationRequested();
+            return Libc.Read(_fd, buffer.Span);
+        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default));
     public override void Write(byte[] buffer, int offset, int count) => Libc.WriteAll(_fd, buffer.AsSpan(offset, count));
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
     {

@@ -56,6 +56,18 @@ public static unsafe partial class Libc
         return new ClearOciException(ErrorCode.System, $"{what}: {StrError(errno)}", errno);
     }
 
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd { public int Fd; public short Events; public short Revents; }
+
+    [LibraryImport(Lib, SetLastError = true)] private static partial int poll(PollFd* fds, nuint n, int timeoutMs);
+
+    /// <summary>True when a read on <paramref name="fd"/> would not block (data, EOF or an error).</summary>
+    public static bool WaitReadable(int fd, int timeoutMs)
+    {
+        var p = new PollFd { Fd = fd, Events = 1 /* POLLIN */ };
+        return poll(&p, 1, timeoutMs) > 0;
+    }
+
     public static int Check(int rc, string what) => rc < 0 ? throw Error(what) : rc;
 
     /// <summary>Creates a pipe; both ends close-on-exec.</summary>

@@ -102,8 +102,10 @@ public sealed class ContainerSandbox : IAsyncDisposable
         await Vm.Agent.RequestAsync(new ExecProcess { ContainerId = Id, ExecId = execId, ProcessJson = processJson, Stdio = streams }).ConfigureAwait(false);
         DebugLog.Write($"exec {execId} started");
         onStarted();
-        _ = PumpInputAsync(input, streams.Stdin);
+        using var inputDone = new CancellationTokenSource();
+        _ = PumpInputAsync(input, streams.Stdin, inputDone.Token);
         var result = await exited.ConfigureAwait(false);
+        inputDone.Cancel(); // the caller's stdin is theirs again: read nothing more from it
         await Task.WhenAny(drained, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         return result.Status;
     }
@@ -134,7 +136,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
         return result.Status;
     }
 
-    private async Task PumpInputAsync(Stream? input, uint stream)
+    private async Task PumpInputAsync(Stream? input, uint stream, CancellationToken ct = default)
     {
         try
         {
@@ -142,7 +144,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
             {
                 byte[] buffer = new byte[IoChannel.MaxChunk];
                 int n;
-                while ((n = await input.ReadAsync(buffer).ConfigureAwait(false)) > 0)
+                while ((n = await input.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
                     await Vm.Agent.SendInputAsync(stream, buffer.AsMemory(0, n)).ConfigureAwait(false);
             }
             await Vm.Agent.SendInputEofAsync(stream).ConfigureAwait(false);

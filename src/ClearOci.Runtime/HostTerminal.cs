@@ -1,6 +1,5 @@
 using ClearOci.Native;
 using ClearOci.Protocol;
-using Microsoft.Win32.SafeHandles;
 
 namespace ClearOci.Runtime;
 
@@ -18,8 +17,8 @@ public sealed class HostTerminal : IDisposable
     private HostTerminal(int slave)
     {
         _slave = slave;
-        Input = new FileStream(new SafeFileHandle(Libc.Check(Libc.fcntl(slave, 1030, 3), "dup"), true), FileAccess.Read, 1);
-        Output = new FileStream(new SafeFileHandle(Libc.Check(Libc.fcntl(slave, 1030, 3), "dup"), true), FileAccess.Write, 1);
+        Input = new RawFdStream(Libc.Check(Libc.fcntl(slave, 1030, 3), "dup"), canRead: true, canWrite: false);
+        Output = new RawFdStream(Libc.Check(Libc.fcntl(slave, 1030, 3), "dup"), canRead: false, canWrite: true);
     }
 
     public Stream Input { get; }

@@ -108,7 +108,7 @@ public sealed class Lifecycle
     {
         var r = _store.Read(id);
         var status = StateStore.Effective(r);
-        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, "cannot exec in a stopped container");
+        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, status == Status.Paused ? "cannot exec in a paused container" : "cannot exec in a stopped container");
         ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(processJson), "process.json"); // validated here, with a clear message
         return SupervisorClient.Exec(_store.SocketPath(id),
             new SupervisorRequest { Op = "exec", ExecId = Guid.NewGuid().ToString("N")[..12], Process = processJson,

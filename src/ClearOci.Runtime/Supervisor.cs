@@ -129,7 +129,7 @@ public sealed class Supervisor
     {
         if (fds.Length != 3) throw ClearOciException.Invalid("exec needs the caller's three stdio fds");
         var status = StateStore.Effective(_store.Read(_id));
-        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, "cannot exec in a stopped container");
+        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, status == Status.Paused ? "cannot exec in a paused container" : "cannot exec in a stopped container");
         // Raw writes: stdout and stderr may be one shared, even seekable, file of the caller's.
         var input = new RawFdStream(fds[0], canRead: true, canWrite: false);
         var output = new RawFdStream(fds[1], canRead: false, canWrite: true);

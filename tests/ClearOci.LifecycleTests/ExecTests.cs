@@ -254,8 +254,6 @@ public sealed partial class ExecTests : LifecycleFixture
     }
 
     [Test]
-    [KnownBug("exec into a paused container says \"cannot exec in a stopped container\" (src/ClearOci.Runtime/Lifecycle.cs Exec and "
-        + "src/ClearOci.Runtime/Supervisor.cs ExecAsync: one message for every status but created/running); runc says \"cannot exec in a paused container\"")]
     public async Task Exec_IntoAPausedContainer_FailsSayingPaused()
     {
         var c = await StartedAsync();
@@ -274,9 +272,6 @@ public sealed partial class ExecTests : LifecycleFixture
     [DllImport("libc", SetLastError = true)] private static extern int close(int fd);
 
     [Test]
-    [KnownBug("after `exec` returns, the supervisor still reads the caller's stdin and swallows what arrives there (with a terminal: the user's next line). "
-        + "src/ClearOci.Runtime/ContainerSandbox.cs ExecAsync: `_ = PumpInputAsync(input, streams.Stdin)` is never stopped when the process exits; "
-        + "its blocking read on the passed fd 0 stays pending after the fd is disposed (src/ClearOci.Runtime/Supervisor.cs ExecAsync). runc holds nothing of the caller's once exec returns.")]
     public async Task Exec_AfterItReturns_NoLongerReadsTheCallersStdin()
     {
         var c = await StartedAsync();

@@ -218,10 +218,6 @@ public sealed partial class TerminalTests : LifecycleFixture
     }
 
     [Test]
-    [KnownBug("after an `exec -t` process exits, the supervisor keeps the host pty's slave open until the engine next writes to the master, "
-        + "so reads on the master never return EIO (runc: EIO as soon as the process is gone). src/ClearOci.Runtime/ContainerSandbox.cs ExecAsync: "
-        + "`_ = PumpInputAsync(input, ...)` leaves a blocking read on terminal.Input (a FileStream over a dup of the slave) when `using var terminal` "
-        + "disposes it; the SafeFileHandle's close is deferred until that read returns. Same for exec --detach -t.")]
     public async Task ExecTty_MasterReadsEio_OnceTheProcessExited()
     {
         var c = await StartedSleeperAsync();
