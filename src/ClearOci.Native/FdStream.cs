@@ -6,7 +6,7 @@ namespace ClearOci.Native;
 /// A full-duplex stream over one fd (a character device or a socket): one handle reads, a dup
 /// writes, so a blocked read never holds up a write. Reads block a thread.
 /// </summary>
-public sealed class FdStream : Stream
+public sealed class FdStream : UnseekableStream
 {
     private readonly FileStream _read, _write;
 
@@ -30,11 +30,6 @@ public sealed class FdStream : Stream
     public override Task FlushAsync(CancellationToken ct) => _write.FlushAsync(ct);
     public override bool CanRead => true;
     public override bool CanWrite => true;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -48,7 +43,7 @@ public sealed class FdStream : Stream
 /// a file that the caller opened (perhaps shared by stdout and stderr, perhaps O_APPEND) is
 /// written exactly as the process itself would write it. Owns the fd.
 /// </summary>
-public sealed class RawFdStream(int fd, bool canRead, bool canWrite) : Stream
+public sealed class RawFdStream(int fd, bool canRead, bool canWrite) : UnseekableStream
 {
     private int _fd = fd;
 
@@ -72,11 +67,6 @@ public sealed class RawFdStream(int fd, bool canRead, bool canWrite) : Stream
     public override Task FlushAsync(CancellationToken ct) => Task.CompletedTask;
     public override bool CanRead => canRead;
     public override bool CanWrite => canWrite;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -84,4 +74,14 @@ public sealed class RawFdStream(int fd, bool canRead, bool canWrite) : Stream
         if (fd >= 0) Libc.close(fd);
         base.Dispose(disposing);
     }
+}
+
+/// <summary>The part of <see cref="Stream"/> that a pipe, socket or terminal does not have.</summary>
+public abstract class UnseekableStream : Stream
+{
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
 }
