@@ -28,6 +28,9 @@ public class ControlChannelTests
             new ExecProcess { Id = 7, ContainerId = "c1", ExecId = "e2", ProcessJson = "{\"args\":[\"true\"],\"cwd\":\"/\"}", Stdio = new StdioStreams { Stdin = 4, Stdout = 5, Stderr = 6 } },
             new SignalProcess { Id = 3, ContainerId = "c1", ExecId = "e1", Signal = 15 },
             new ResizeTerminal { Id = 8, ContainerId = "c1", ExecId = "e1", Rows = 33, Cols = 111 },
+            new GetStats { Id = 9, ContainerId = "c1" },
+            new UpdateResources { Id = 10, ContainerId = "c1", ResourcesJson = "{\"pids\":{\"limit\":5}}" },
+            new Response { Id = 9, Stats = new ContainerStats { CpuUserNs = 1, CpuKernelNs = 2, MemoryUsageBytes = 3, MemoryLimitBytes = 4, Pids = 5 } },
             new ProcessExited { Id = 0, ContainerId = "c1", ExecId = "", Status = 137, ExitedNs = long.MaxValue },
             new Shutdown { Id = long.MaxValue },
         ];
