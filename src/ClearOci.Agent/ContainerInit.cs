@@ -18,7 +18,9 @@ namespace ClearOci.Agent;
 internal static class ContainerInit
 {
     public const string Verb = "init-container";
-    public const int PlanFd = 3, SyncFd = 4, StartFd = 5, MountNsFd = 5, ConsoleFd = 6, CgroupFd = 7;
+    public const int PlanFd = 3, StartFd = 5, MountNsFd = 5, ConsoleFd = 6, CgroupFd = 7;
+    /// <summary>4 until preserved fds need that number just before exec.</summary>
+    public static int SyncFd { get; private set; } = 4;
 
     /// <summary>
     /// A pty from the container's own devpts (so `tty` names a node the container can see): the
@@ -78,6 +80,18 @@ internal static class ContainerInit
             try { Libc.WriteAll(CgroupFd, "0"u8); }
             catch (ClearOciException e) { throw e.WithContext("join the container's cgroup"); }
             Libc.close(CgroupFd);
+            if (plan.ExtraFds.Count > 0)
+            {
+                // The sync pipe moves out of the way (still close-on-exec), then each preserved fd takes its number.
+                int sync = Libc.Check(Libc.fcntl(SyncFd, 1030 /* F_DUPFD_CLOEXEC */, 200), "move the sync pipe");
+                Libc.close(SyncFd);
+                SyncFd = sync;
+                foreach (var pair in plan.ExtraFds)
+                {
+                    Libc.Check(Libc.dup3(pair[0], pair[1], 0), $"dup3 {pair[0]} {pair[1]}");
+                    Libc.close(pair[0]);
+                }
+            }
             Libc.Execve(executable, args, env);
             throw Libc.Error($"exec: \"{args[0]}\"");
         }

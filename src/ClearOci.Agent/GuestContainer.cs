@@ -28,6 +28,9 @@ internal sealed class GuestContainer : IDisposable
 
     public string Id { get; }
 
+    /// <summary>Where preserved fds wait in the init stage until they are moved into place.</summary>
+    private const int ExtraBase = 100;
+
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _terminals = new();
 
     /// <summary>
@@ -150,6 +153,10 @@ internal sealed class GuestContainer : IDisposable
             [ContainerInit.CgroupFd] = procs,
         };
         io.AddChildFds(fds);
+        // --preserve-fds: each extra fd of the host caller becomes a socket here, relayed both ways.
+        // They arrive at high numbers (the stage's own fds 3-7 are in the way) and are moved at exec.
+        var extras = m.ExtraFds.Select(e => (e, Pair: Libc.SocketPair())).ToList();
+        for (int i = 0; i < extras.Count; i++) fds[ExtraBase + i] = extras[i].Pair.B;
         try
         {
             _pid = SpawnOnThread(() => Libc.Check(Libc.unshare(NamespaceFlags(spec)), "unshare"), fds);
@@ -158,12 +165,17 @@ internal sealed class GuestContainer : IDisposable
         {
             io.CloseChildEnds();
             Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(start.Read); Libc.close(procs);
+            foreach (var (_, pair) in extras) Libc.close(pair.B);
         }
         _syncFd = sync.Read;
         _startFd = start.Write;
         var exited = _agent.Reaper.Watch(_pid);
 
-        byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = rootfs, Spec = spec }, AgentJsonContext.Default.InitPlan);
+        byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan
+        {
+            RootfsPath = rootfs, Spec = spec,
+            ExtraFds = extras.Select((x, i) => new[] { ExtraBase + i, x.e.Fd }).ToList(),
+        }, AgentJsonContext.Default.InitPlan);
         try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
 
         var withMaster = await io.ReceiveMasterAsync();
@@ -175,6 +187,11 @@ internal sealed class GuestContainer : IDisposable
             throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : "container init exited before it was ready");
         }
         _pumps = StartPumps(withMaster, m.Stdio, "");
+        foreach (var (e, pair) in extras)
+        {
+            _agent.AddStdin(e.In, Libc.Check(Libc.fcntl(pair.A, 1030 /* F_DUPFD_CLOEXEC */, 3), "dup"));
+            _ = Pump(pair.A, e.Out);
+        }
         _ = WatchExitAsync(exited, _pumps, "");
         return _pid;
     }

@@ -10,6 +10,8 @@ internal sealed record InitPlan
     public required OciSpec Spec { get; init; }
     /// <summary>Set for exec: the process to run in the existing container (its root and namespaces are joined already).</summary>
     public Process? Exec { get; init; }
+    /// <summary>--preserve-fds: (fd the stage got, fd the process must have), moved into place just before exec.</summary>
+    public List<int[]> ExtraFds { get; init; } = [];
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

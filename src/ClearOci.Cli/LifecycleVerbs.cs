@@ -136,10 +136,18 @@ internal static class ExtraVerbs
         var bundle = new Option<string>("--bundle") { Required = true };
         var readyFd = new Option<int>("--ready-fd") { Required = true };
         var console = new Option<string?>("--console-socket");
+        var preserve = new Option<int>("--preserve-fds");
         var id = new Argument<string>("container-id");
-        var cmd = new Command("supervise", "internal: the per-VM supervisor") { bundle, readyFd, console, id };
+        var cmd = new Command("supervise", "internal: the per-VM supervisor") { bundle, readyFd, console, preserve, id };
         cmd.Hidden = true;
-        cmd.SetAction((p, ct) => Supervisor.RunAsync(new StateStore(p.GetValue(App.Root)!), p.GetValue(id)!, p.GetValue(bundle)!, p.GetValue(readyFd), p.GetValue(console)));
+        cmd.SetAction((p, ct) =>
+        {
+            // Debug output goes to --log only: the supervisor's stderr is the container's.
+            if (p.GetValue(App.Debug) && p.GetValue(App.Log) is { } log)
+                DebugLog.Sink = m => ErrorLog.Append(log, ErrorLog.Format(p.GetValue(App.LogFormat), "debug", m, DateTimeOffset.Now));
+            return Supervisor.RunAsync(new StateStore(p.GetValue(App.Root)!), p.GetValue(id)!, p.GetValue(bundle)!,
+                p.GetValue(readyFd), p.GetValue(console), p.GetValue(preserve));
+        });
         return cmd;
     }
 }

@@ -83,7 +83,12 @@ public sealed record CreateContainer : Message
     /// <summary>virtio-fs tag of the share that holds the root filesystem.</summary>
     public required string RootfsTag { get; init; }
     public required StdioStreams Stdio { get; init; }
+    /// <summary>--preserve-fds: more fds of the container process, each relayed as a byte stream both ways.</summary>
+    public List<ExtraFd> ExtraFds { get; init; } = [];
 }
+
+/// <summary>fd number <see cref="Fd"/> in the container process, relayed over two io streams.</summary>
+public sealed record ExtraFd(int Fd, uint In, uint Out);
 
 /// <summary>Run another process in a created or running container's namespaces, at once.</summary>
 public sealed record ExecProcess : Message

@@ -1,3 +1,4 @@
+using ClearOci.Native;
 using ClearOci.Protocol;
 using ClearOci.Spec;
 using ClearOci.Vmm;
@@ -16,6 +17,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
     private const uint StdinStream = 1, StdoutStream = 2, StderrStream = 3;
     private Task _outputDone = Task.CompletedTask;
     private HostTerminal? _terminal;
+    private readonly List<(Stream Input, uint Stream)> _pendingInputs = new();
 
     /// <summary>With a terminal, stdin comes from the host pty, whatever the caller passes.</summary>
     public Stream? TerminalInput => _terminal?.Input;
@@ -34,7 +36,8 @@ public sealed class ContainerSandbox : IAsyncDisposable
     public Task<ProcessExited> Exited { get; }
 
     /// <summary>Boots a VM for the bundle and prepares the container process in it (not yet running).</summary>
-    public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default, string? consoleSocket = null)
+    public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default,
+        string? consoleSocket = null, int preserveFds = 0)
     {
         var (spec, rootfs) = ConfigLoader.Load(bundle);
         HostTerminal? terminal = null;
@@ -64,7 +67,9 @@ public sealed class ContainerSandbox : IAsyncDisposable
         {
             sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
             var streams = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
-            await vm.Agent.RequestAsync(new CreateContainer { ContainerId = id, ConfigJson = configJson, RootfsTag = "rootfs", Stdio = streams }, ct).ConfigureAwait(false);
+            var extras = sandbox.RelayPreservedFds(preserveFds);
+            await vm.Agent.RequestAsync(new CreateContainer { ContainerId = id, ConfigJson = configJson, RootfsTag = "rootfs", Stdio = streams, ExtraFds = extras }, ct).ConfigureAwait(false);
+            foreach (var (input, stream) in sandbox._pendingInputs) _ = sandbox.PumpInputAsync(input, stream);
             DebugLog.Write("container created");
             return sandbox;
         }
@@ -73,6 +78,29 @@ public sealed class ContainerSandbox : IAsyncDisposable
             await sandbox.DisposeAsync().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// --preserve-fds: fds 3..3+N-1 of this process reach the container as the same numbers, each
+    /// relayed as a byte stream both ways (a pipe or a connected socket works; a listening socket,
+    /// which would need accept() on the host, does not).
+    /// </summary>
+    private List<ExtraFd> RelayPreservedFds(int count)
+    {
+        var extras = new List<ExtraFd>();
+        for (int i = 0; i < count; i++)
+        {
+            int fd = 3 + i;
+            uint first = (uint)Interlocked.Add(ref _nextStream, 3);
+            var extra = new ExtraFd(fd, first, first + 1);
+            extras.Add(extra);
+            int readFd = Libc.Check(Libc.fcntl(fd, 1030, 3), $"dup preserved fd {fd}");
+            int writeFd = Libc.Check(Libc.fcntl(fd, 1030, 3), $"dup preserved fd {fd}");
+            _ = Vm.Agent.AttachOutput(extra.Out, new RawFdStream(writeFd, canRead: false, canWrite: true));
+            // Its input flows once the guest has the process (frames for an unknown stream are dropped).
+            _pendingInputs.Add((new RawFdStream(readFd, canRead: true, canWrite: false), extra.In));
+        }
+        return extras;
     }
 
     /// <summary>Runs the prepared process and starts relaying <paramref name="input"/> to its stdin.</summary>

@@ -50,14 +50,17 @@ public sealed class Lifecycle
             throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
         if (spec.Process?.Terminal != true && r.ConsoleSocket != null)
             throw ClearOciException.Invalid("--console-socket needs process.terminal: true");
-        if (r.PreserveFds > 0) throw new ClearOciException(ErrorCode.Unsupported, "--preserve-fds cannot reach a process inside a VM (not supported yet)");
+        if (r.PreserveFds < 0 || r.PreserveFds > 64) throw ClearOciException.Invalid($"--preserve-fds {r.PreserveFds}: expected 0 to 64");
+        for (int fd = 3; fd < 3 + r.PreserveFds; fd++)
+            if (Libc.fcntl(fd, Libc.F_GETFD, 0) < 0) throw ClearOciException.Invalid($"--preserve-fds {r.PreserveFds}: fd {fd} is not open");
         string dir = StateDirectory.Create(_store.Root, r.Id);
         try
         {
             _store.Write(new ContainerRecord { Id = r.Id, Bundle = bundle, Status = Status.Creating, Created = DateTimeOffset.UtcNow, Annotations = spec.Annotations });
             string[] console = r.ConsoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(r.ConsoleSocket)];
-            int pid = SpawnDetached(r.Self, ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", "3", .. console, r.Id],
-                "the supervisor exited while creating the container");
+            int ready = 3 + r.PreserveFds; // the preserved fds keep their numbers in the supervisor
+            int pid = SpawnDetached(r.Self, ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", ready.ToString(),
+                "--preserve-fds", r.PreserveFds.ToString(), .. console, r.Id], "the supervisor exited while creating the container", r.PreserveFds);
             if (r.PidFile != null) AtomicFile.Write(Path.GetFullPath(r.PidFile), Encoding.ASCII.GetBytes(pid.ToString()));
         }
         catch
@@ -124,7 +127,7 @@ public sealed class Lifecycle
         Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
         string[] console = consoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(consoleSocket)];
         int pid = SpawnDetached(self, ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", .. console, id],
-            "the exec relay exited before the process started");
+            "the exec relay exited before the process started", 0);
         if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
     }
 
@@ -228,10 +231,10 @@ public sealed class Lifecycle
         SupervisorClient.CallAsync(_store.SocketPath(id), request, VerbTimeout).GetAwaiter().GetResult();
 
     /// <summary>
-    /// Starts this executable again in its own session with the caller's fds 0-2 and a ready pipe
-    /// as fd 3, and waits for its word: 'R', or 'E' and a message (then it has exited or will).
+    /// Starts this executable again in its own session with the caller's fds 0-2 (and the
+    /// preserved ones after them) and a ready pipe as the next fd, and waits for its word: 'R', or 'E' and a message (then it has exited or will).
     /// </summary>
-    private static int SpawnDetached(string self, string[] args, string diedWithoutWord)
+    private static int SpawnDetached(string self, string[] args, string diedWithoutWord, int preserveFds)
     {
         var (readyRead, readyWrite) = Libc.Pipe();
         int pid;
@@ -241,7 +244,7 @@ public sealed class Lifecycle
             {
                 Path = self,
                 Args = args,
-                Fds = new Dictionary<int, int> { [0] = 0, [1] = 1, [2] = 2, [3] = readyWrite },
+                Fds = Enumerable.Range(0, 3 + preserveFds).ToDictionary(fd => fd, fd => fd).Append(new(3 + preserveFds, readyWrite)).ToDictionary(),
                 NewSession = true,
                 WorkingDirectory = "/",
             });

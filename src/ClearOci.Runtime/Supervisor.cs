@@ -28,20 +28,20 @@ public sealed class Supervisor
     }
 
     /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/>: 'R', or 'E' and the message.</summary>
-    public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd, string? consoleSocket = null)
+    public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd, string? consoleSocket = null, int preserveFds = 0)
     {
         var s = new Supervisor(store, id);
-        return await s.RunAsync(bundle, readyFd, consoleSocket).ConfigureAwait(false);
+        return await s.RunAsync(bundle, readyFd, consoleSocket, preserveFds).ConfigureAwait(false);
     }
 
-    private async Task<int> RunAsync(string bundle, int readyFd, string? consoleSocket)
+    private async Task<int> RunAsync(string bundle, int readyFd, string? consoleSocket, int preserveFds)
     {
         Socket listener;
         try
         {
             HostNetwork.EnterFor(ConfigLoader.Load(bundle).Spec); // before the first await: main thread
             var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
-            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token, consoleSocket).ConfigureAwait(false);
+            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token, consoleSocket, preserveFds).ConfigureAwait(false);
             int pid = Environment.ProcessId;
             var record = _store.Update(_id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
             _hooks = _sandbox.Spec.Hooks;
@@ -57,6 +57,7 @@ public sealed class Supervisor
         }
         catch (Exception e)
         {
+            DebugLog.Write($"supervisor: creation failed: {e}");
             string message = e is ClearOciException ? e.Message
                 : e is OperationCanceledException && _signals.Received != 0 ? $"creation interrupted by signal {_signals.Received}"
                 : $"internal error: {e}";
