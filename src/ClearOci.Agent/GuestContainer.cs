@@ -155,7 +155,7 @@ internal sealed class GuestContainer : IDisposable
         io.AddChildFds(fds);
         // --preserve-fds: each extra fd of the host caller becomes a socket here, relayed both ways.
         // They arrive at high numbers (the stage's own fds 3-7 are in the way) and are moved at exec.
-        var extras = m.ExtraFds.Select(e => (e, Pair: Libc.SocketPair())).ToList();
+        var extras = (m.ExtraFds ?? []).Select(e => (e, Pair: Libc.SocketPair())).ToList();
         for (int i = 0; i < extras.Count; i++) fds[ExtraBase + i] = extras[i].Pair.B;
         try
         {

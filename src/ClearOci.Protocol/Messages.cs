@@ -84,7 +84,7 @@ public sealed record CreateContainer : Message
     public required string RootfsTag { get; init; }
     public required StdioStreams Stdio { get; init; }
     /// <summary>--preserve-fds: more fds of the container process, each relayed as a byte stream both ways.</summary>
-    public List<ExtraFd> ExtraFds { get; init; } = [];
+    public List<ExtraFd>? ExtraFds { get; init; }
 }
 
 /// <summary>fd number <see cref="Fd"/> in the container process, relayed over two io streams.</summary>

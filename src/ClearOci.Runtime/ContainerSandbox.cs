@@ -68,7 +68,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
             sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
             var streams = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
             var extras = sandbox.RelayPreservedFds(preserveFds);
-            await vm.Agent.RequestAsync(new CreateContainer { ContainerId = id, ConfigJson = configJson, RootfsTag = "rootfs", Stdio = streams, ExtraFds = extras }, ct).ConfigureAwait(false);
+            await vm.Agent.RequestAsync(new CreateContainer { ContainerId = id, ConfigJson = configJson, RootfsTag = "rootfs", Stdio = streams, ExtraFds = extras.Count == 0 ? null : extras }, ct).ConfigureAwait(false);
             foreach (var (input, stream) in sandbox._pendingInputs) _ = sandbox.PumpInputAsync(input, stream);
             DebugLog.Write("container created");
             return sandbox;

@@ -213,3 +213,21 @@ public class ControlChannelTests
         Assert.That(e.Message, Does.StartWith("protocol:"));
     }
 }
+
+public class ExtraFdsFramingTests
+{
+    [Test]
+    public void CreateContainer_WithPreservedFds_RoundTrips()
+    {
+        var sent = new CreateContainer
+        {
+            Id = 4, ContainerId = "c1", ConfigJson = "{}", RootfsTag = "rootfs",
+            Stdio = new StdioStreams { Stdin = 1, Stdout = 2, Stderr = 3 },
+            ExtraFds = [new ExtraFd(3, 13, 14), new ExtraFd(4, 16, 17)],
+        };
+        var frame = ControlChannel.Encode(sent);
+        var got = (CreateContainer)ControlChannel.Decode(frame.AsSpan(4));
+        Assert.That(got.ExtraFds, Is.EqualTo(sent.ExtraFds));
+        Assert.That(got with { ExtraFds = null }, Is.EqualTo(sent with { ExtraFds = null }));
+    }
+}
