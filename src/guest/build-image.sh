@@ -18,26 +18,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLEAROCI_CACHE:-/var/cache/clearoci}
 epoch=${SOURCE_DATE_EPOCH:-946684800}   # 2000-01-01T00:00:00Z, used for every timestamp
 
-usage() { echo "usage: build-image.sh AGENT_BINARY [EXTRA_FILES_DIR]" >&2; exit 2; }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
-agent=$1; extra=${2:-}
-[ -f "$agent" ] || { echo "build-image: $agent: no such file" >&2; exit 1; }
-[ -z "$extra" ] || [ -d "$extra" ] || { echo "build-image: $extra: not a directory" >&2; exit 1; }
+. "$here/lib.sh"
+check_args build-image.sh "$@"
 command -v mkfs.ext4 >/dev/null || { echo "build-image: mkfs.ext4 missing (apt-get install e2fsprogs)" >&2; exit 1; }
-
-# Hash of a directory tree: names, types, modes, symlink targets and file contents.
-tree_digest() {
-  (cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' p; do
-    printf '%s %s\n' "$p" "$(stat -c '%F %a' "$p")"
-    if [ -L "$p" ]; then readlink "$p"; elif [ -f "$p" ]; then sha256sum < "$p"; fi
-  done)
-}
 
 hash=$( {
   echo "clearoci-image v1 epoch=$epoch"
   sha256sum < "$agent"
   [ -z "$extra" ] || tree_digest "$extra"
-  cat "$0" "$here/mkpfn.py"
+  cat "$0" "$here/mkpfn.py" "$here/lib.sh"
   mke2fs -V 2>&1 | sed -n 1p
 } | sha256sum | cut -c1-16)
 out="$cache/image/$hash"

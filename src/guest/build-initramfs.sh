@@ -15,27 +15,18 @@
 #   $CACHE/initramfs/<hash>/manifest
 # Prints the path of the cached archive on stdout.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 cache=${CLEAROCI_CACHE:-/var/cache/clearoci}
 epoch=${SOURCE_DATE_EPOCH:-946684800}
 
-usage() { echo "usage: build-initramfs.sh AGENT_BINARY [EXTRA_FILES_DIR]" >&2; exit 2; }
-[ $# -ge 1 ] && [ $# -le 2 ] || usage
-agent=$1; extra=${2:-}
-[ -f "$agent" ] || { echo "build-initramfs: $agent: no such file" >&2; exit 1; }
-[ -z "$extra" ] || [ -d "$extra" ] || { echo "build-initramfs: $extra: not a directory" >&2; exit 1; }
-
-tree_digest() {
-  (cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z | while IFS= read -r -d '' p; do
-    printf '%s %s\n' "$p" "$(stat -c '%F %a' "$p")"
-    if [ -L "$p" ]; then readlink "$p"; elif [ -f "$p" ]; then sha256sum < "$p"; fi
-  done)
-}
+. "$here/lib.sh"
+check_args build-initramfs.sh "$@"
 
 hash=$( {
   echo "clearoci-initramfs v1 epoch=$epoch"
   sha256sum < "$agent"
   [ -z "$extra" ] || tree_digest "$extra"
-  cat "$0"
+  cat "$0" "$here/lib.sh"
 } | sha256sum | cut -c1-16)
 out="$cache/initramfs/$hash"
 if [ -f "$out/initramfs.cpio.gz" ] && [ -f "$out/manifest" ]; then echo "$out/initramfs.cpio.gz"; exit 0; fi
