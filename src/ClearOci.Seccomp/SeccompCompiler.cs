@@ -273,21 +273,14 @@ public static class SeccompCompiler
                 asm.Load(hi); asm.Jump(Bpf.JeqK, vh, null, pass);
                 asm.Load(lo); asm.Jump(Bpf.JeqK, vl, fail, null);
                 break;
-            case "SCMP_CMP_GT":
-                asm.Load(hi); asm.Jump(Bpf.JgtK, vh, pass, null); asm.Jump(Bpf.JeqK, vh, null, fail);
-                asm.Load(lo); asm.Jump(Bpf.JgtK, vl, null, fail);
-                break;
-            case "SCMP_CMP_GE":
-                asm.Load(hi); asm.Jump(Bpf.JgtK, vh, pass, null); asm.Jump(Bpf.JeqK, vh, null, fail);
-                asm.Load(lo); asm.Jump(Bpf.JgeK, vl, null, fail);
-                break;
-            case "SCMP_CMP_LT":
-                asm.Load(hi); asm.Jump(Bpf.JgtK, vh, fail, null); asm.Jump(Bpf.JeqK, vh, null, pass);
-                asm.Load(lo); asm.Jump(Bpf.JgeK, vl, fail, null);
-                break;
-            case "SCMP_CMP_LE":
-                asm.Load(hi); asm.Jump(Bpf.JgtK, vh, fail, null); asm.Jump(Bpf.JeqK, vh, null, pass);
-                asm.Load(lo); asm.Jump(Bpf.JgtK, vl, fail, null);
+            case "SCMP_CMP_GT" or "SCMP_CMP_GE" or "SCMP_CMP_LT" or "SCMP_CMP_LE":
+                // A higher high word decides at once (for GT/GE it holds, for LT/LE it fails), a
+                // lower one the other way; an equal one leaves it to the low word. LT is "not GE", LE "not GT".
+                bool greater = c.Op is "SCMP_CMP_GT" or "SCMP_CMP_GE";
+                ushort low = c.Op is "SCMP_CMP_GT" or "SCMP_CMP_LE" ? Bpf.JgtK : Bpf.JgeK;
+                var (holds, fails) = greater ? (pass, fail) : (fail, pass);
+                asm.Load(hi); asm.Jump(Bpf.JgtK, vh, holds, null); asm.Jump(Bpf.JeqK, vh, null, fails);
+                asm.Load(lo); asm.Jump(low, vl, greater ? null : fail, greater ? fail : null);
                 break;
             case "SCMP_CMP_MASKED_EQ":
                 // value is the mask, valueTwo the datum (libseccomp's order). A zero high mask

@@ -297,3 +297,23 @@ public class SeccompTests
         });
     }
 }
+
+public class SeccompFeaturesTests
+{
+    [Test]
+    public void Features_Seccomp_ReportsWhatTheCompilerTakes()
+    {
+        var seccomp = ClearOci.Runtime.Features.Build()["linux"]!["seccomp"]!;
+        string[] Names(string key) => seccomp[key]!.AsArray().Select(n => (string)n!).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That((bool)seccomp["enabled"]!, Is.True);
+            Assert.That(Names("actions"), Does.Contain("SCMP_ACT_ERRNO").And.Contain("SCMP_ACT_KILL_PROCESS").And.Not.Contain("SCMP_ACT_NOTIFY"));
+            Assert.That(Names("operators"), Has.Length.EqualTo(7));
+            Assert.That(Names("archs"), Is.EquivalentTo(new[] { "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32" }));
+            Assert.That(Names("supportedFlags"), Is.EquivalentTo(new[] { "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW" }));
+        });
+        foreach (var action in Names("actions"))
+            Assert.DoesNotThrow(() => SeccompCompiler.CompileProgram(new LinuxSeccomp { DefaultAction = action }), action);
+    }
+}
