@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using ClearOci.Native;
+using ClearOci.Seccomp;
 using ClearOci.Spec;
 
 namespace ClearOci.Agent;
@@ -67,6 +68,8 @@ internal static class ContainerInit
             var args = process.Args ?? [];
             string executable = Executable.Resolve(args[0], env);
             if (process.Terminal == true) Pty.BecomeControllingTerminal();
+            // seccomp without noNewPrivileges needs CAP_SYS_ADMIN: load it before the identity (and capabilities) change.
+            if (plan.Seccomp is { } privileged && process.NoNewPrivileges != true) SeccompInstaller.Install(privileged, noNewPrivileges: false);
             Identity.Apply(process.User);
 
             if (plan.Exec is null)
@@ -92,6 +95,8 @@ internal static class ContainerInit
                     Libc.close(pair[0]);
                 }
             }
+            // seccomp with noNewPrivileges: as late as possible, so the profile need not allow this stage's own calls.
+            if (plan.Seccomp is { } filter && process.NoNewPrivileges == true) SeccompInstaller.Install(filter, noNewPrivileges: true);
             Libc.Execve(executable, args, env);
             throw Libc.Error($"exec: \"{args[0]}\"");
         }

@@ -12,6 +12,8 @@ internal sealed record InitPlan
     public Process? Exec { get; init; }
     /// <summary>--preserve-fds: (fd the stage got, fd the process must have), moved into place just before exec.</summary>
     public List<int[]> ExtraFds { get; init; } = [];
+    /// <summary>linux.seccomp, compiled by the agent before the stage is spawned (null: none).</summary>
+    public ClearOci.Seccomp.SeccompFilter? Seccomp { get; init; }
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

@@ -23,7 +23,7 @@ public static class Features
             ["namespaces"] = Array("cgroup", "ipc", "mount", "network", "pid", "uts"),
             ["capabilities"] = new JsonArray(),
             ["cgroup"] = new JsonObject { ["v1"] = false, ["v2"] = false, ["systemd"] = false, ["systemdUser"] = false, ["rdma"] = false },
-            ["seccomp"] = new JsonObject { ["enabled"] = false },
+            ["seccomp"] = SeccompFeatures(),
             ["apparmor"] = new JsonObject { ["enabled"] = false },
             ["selinux"] = new JsonObject { ["enabled"] = false },
             ["intelRdt"] = new JsonObject { ["enabled"] = false },
@@ -34,6 +34,17 @@ public static class Features
             ["org.clearoci.vm"] = "one VM per container (QEMU; KVM or TCG)",
             ["org.clearoci.version"] = typeof(Features).Assembly.GetName().Version?.ToString() ?? "0",
         },
+    };
+
+    /// <summary>Compiled in the guest (ClearOci.Seccomp); SCMP_ACT_NOTIFY and listenerPath are refused.</summary>
+    private static JsonObject SeccompFeatures() => new()
+    {
+        ["enabled"] = true,
+        ["actions"] = Array([.. Seccomp.SeccompCompiler.Actions]),
+        ["operators"] = Array([.. Seccomp.SeccompCompiler.Operators]),
+        ["archs"] = Array([.. Seccomp.SeccompCompiler.Architectures]),
+        ["knownFlags"] = Array([.. Seccomp.SeccompCompiler.Flags, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"]),
+        ["supportedFlags"] = Array([.. Seccomp.SeccompCompiler.Flags]),
     };
 
     private static JsonArray Array(params string[] items) => new(items.Select(i => (JsonNode)JsonValue.Create(i)!).ToArray());
