@@ -235,16 +235,21 @@ internal static class RootFs
 
     private static void PivotInto(string rootfs)
     {
+        int oldRoot = Libc.Check(Libc.open("/", Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC, 0), "open /");
         Libc.Check(Libc.chdir(rootfs), $"chdir {rootfs}");
         if (Libc.pivot_root(".", ".") == 0)
         {
-            // The old root is stacked under the new one: detach it.
+            // The old root is stacked on top of the new one: from inside it (so "." is the old root's
+            // mount, not the container's, whose propagation must stay as configured) detach it.
+            Libc.Check(Libc.fchdir(oldRoot), "fchdir to the old root");
             Libc.Mount(null, ".", null, Libc.MS_SLAVE | Libc.MS_REC, null);
             Libc.Check(Libc.umount2(".", Libc.MNT_DETACH), "umount old root");
+            Libc.close(oldRoot);
         }
         else
         {
             // An initramfs root cannot be pivoted away from: move the mount and chroot.
+            Libc.close(oldRoot);
             Libc.Mount(rootfs, "/", null, Libc.MS_MOVE, null);
             Libc.Check(Libc.chroot("."), "chroot");
         }

@@ -18,6 +18,7 @@ public static unsafe partial class Libc
     public static partial int lchown(string path, uint owner, uint group);
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int chmod(string path, uint mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fchdir(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial int prlimit(int pid, int resource, Rlimit* limit, Rlimit* old);
     [LibraryImport(Lib, SetLastError = true)] private static partial int capset(CapHeader* header, CapData* data);
     [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
