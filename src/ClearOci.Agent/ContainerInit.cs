@@ -119,6 +119,9 @@ internal static class ContainerInit
             }
             // Privileges last, on this thread (the one that execs), in runc's order.
             Privileges.SetRlimits(process.Rlimits);
+            Privileges.SetScheduler(process.Scheduler);
+            Privileges.SetIoPriority(process.IoPriority);
+            Privileges.SetPersonality(plan.Spec.Linux?.Personality);
             Privileges.SetNoNewPrivileges(process.NoNewPrivileges);
             Privileges.DropBoundingAndKeepCaps(caps, lastCap);
             Privileges.SetIds(credentials, process.User.Umask);

@@ -37,6 +37,62 @@ internal static unsafe class Privileges
         }
     }
 
+    private static readonly Dictionary<string, uint> SchedPolicies = new()
+    {
+        ["SCHED_OTHER"] = 0, ["SCHED_FIFO"] = 1, ["SCHED_RR"] = 2, ["SCHED_BATCH"] = 3, ["SCHED_ISO"] = 4, ["SCHED_IDLE"] = 5, ["SCHED_DEADLINE"] = 6,
+    };
+
+    private static readonly Dictionary<string, ulong> SchedFlags = new()
+    {
+        ["SCHED_FLAG_RESET_ON_FORK"] = 0x01, ["SCHED_FLAG_RECLAIM"] = 0x02, ["SCHED_FLAG_DL_OVERRUN"] = 0x04,
+        ["SCHED_FLAG_KEEP_POLICY"] = 0x08, ["SCHED_FLAG_KEEP_PARAMS"] = 0x10, ["SCHED_FLAG_UTIL_CLAMP_MIN"] = 0x20,
+        ["SCHED_FLAG_UTIL_CLAMP_MAX"] = 0x40,
+    };
+
+    private static readonly Dictionary<string, int> IoClasses = new()
+    {
+        ["IOPRIO_CLASS_RT"] = 1, ["IOPRIO_CLASS_BE"] = 2, ["IOPRIO_CLASS_IDLE"] = 3,
+    };
+
+    /// <summary>process.scheduler by sched_setattr (as runc 1.2).</summary>
+    public static void SetScheduler(Scheduler? s)
+    {
+        if (s is null) return;
+        if (!SchedPolicies.TryGetValue(s.Policy, out uint policy)) throw ClearOciException.Invalid($"scheduler: unknown policy \"{s.Policy}\"");
+        ulong flags = 0;
+        foreach (var f in s.Flags ?? [])
+            flags |= SchedFlags.TryGetValue(f, out ulong bit) ? bit : throw ClearOciException.Invalid($"scheduler: unknown flag \"{f}\"");
+        var attr = new Libc.SchedAttr
+        {
+            Policy = policy, Flags = flags, Nice = s.Nice ?? 0, Priority = (uint)(s.Priority ?? 0),
+            Runtime = s.Runtime ?? 0, Deadline = s.Deadline ?? 0, Period = s.Period ?? 0,
+        };
+        Libc.Check(Libc.SchedSetattr(attr), $"sched_setattr {s.Policy}");
+    }
+
+    /// <summary>process.ioPriority by ioprio_set (as runc 1.2).</summary>
+    public static void SetIoPriority(IoPriority? p)
+    {
+        if (p is null) return;
+        if (!IoClasses.TryGetValue(p.Class, out int ioClass)) throw ClearOciException.Invalid($"ioPriority: unknown class \"{p.Class}\"");
+        int level = p.Priority ?? 0;
+        if (level is < 0 or > 7) throw ClearOciException.Invalid($"ioPriority: priority {level} is out of range 0-7");
+        Libc.Check(Libc.IoprioSet(ioClass, level), $"ioprio_set {p.Class} {level}");
+    }
+
+    /// <summary>linux.personality: the execution domain (LINUX or LINUX32); flags are not defined by the spec and ignored, as runc does.</summary>
+    public static void SetPersonality(LinuxPersonality? p)
+    {
+        if (p is null) return;
+        ulong persona = p.Domain switch
+        {
+            "LINUX" => 0,
+            "LINUX32" => 0x0008,
+            _ => throw ClearOciException.Invalid($"personality: unknown domain \"{p.Domain}\""),
+        };
+        if (Libc.Personality(persona) < 0) throw Libc.Error($"personality {p.Domain}");
+    }
+
     public static void SetNoNewPrivileges(bool? on)
     {
         if (on == true) Libc.Check(Libc.prctl(Libc.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)");

@@ -62,6 +62,31 @@ public static unsafe partial class Libc
         return (s.Mode, s.Uid, s.Gid, s.Rdev);
     }
 
+    /// <summary>struct sched_attr (version 1, 56 bytes, with the utilization clamps).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SchedAttr
+    {
+        public uint Size, Policy;
+        public ulong Flags;
+        public int Nice;
+        public uint Priority;
+        public ulong Runtime, Deadline, Period;
+        public uint UtilMin, UtilMax;
+    }
+
+    private const long SYS_personality = 135, SYS_ioprio_set = 251, SYS_sched_setattr = 314;
+
+    public static int Personality(ulong persona) => (int)syscall(SYS_personality, (nint)persona, 0, 0, 0, 0, 0);
+
+    /// <summary>ioprio_set(IOPRIO_WHO_PROCESS, this process, class and level).</summary>
+    public static int IoprioSet(int ioClass, int level) => (int)syscall(SYS_ioprio_set, 1, 0, (ioClass << 13) | level, 0, 0, 0);
+
+    public static int SchedSetattr(SchedAttr attr)
+    {
+        attr.Size = (uint)sizeof(SchedAttr);
+        return (int)syscall(SYS_sched_setattr, 0, (nint)(&attr), 0, 0, 0, 0);
+    }
+
     private const uint LinuxCapabilityVersion3 = 0x20080522;
 
     /// <summary>Sets this thread's effective, permitted and inheritable sets (bit N = capability N).</summary>

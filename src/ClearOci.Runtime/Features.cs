@@ -36,7 +36,7 @@ public static class Features
         {
             ["org.clearoci.vm"] = "one VM per container (QEMU; KVM or TCG)",
             ["org.clearoci.guest.ignored"] = "process.apparmorProfile, process.selinuxLabel, linux.mountLabel (no LSM in the guest kernel); " +
-                "process.scheduler, process.ioPriority, process.execCPUAffinity, linux.personality, linux.timeOffsets, linux.intelRdt (not applied yet)",
+                "process.execCPUAffinity, linux.timeOffsets, linux.intelRdt (not applied yet)",
             ["org.clearoci.version"] = typeof(Features).Assembly.GetName().Version?.ToString() ?? "0",
         },
     };

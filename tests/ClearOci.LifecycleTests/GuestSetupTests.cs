@@ -234,7 +234,7 @@ public sealed partial class GuestSetupTests : LifecycleFixture
 
         string runc = await RunRuncAsync(script);
         string ours = await RunOursAsync(script);
-        // runc 1.1 (Debian 12's) does not apply domainname (runc 1.2 does): that line is asserted on its own.
+        // Debian 12's runc 1.1.5 leaves domainname unset ("(none)"): that line is asserted on its own.
         static string WithoutDomain(string s) => string.Join('\n', s.Split('\n').Where((_, i) => i != 2));
 
         Assert.Multiple(() =>
@@ -246,5 +246,50 @@ public sealed partial class GuestSetupTests : LifecycleFixture
             Assert.That(ours, Does.Contain("/dev/myfifo fifo 0:0 644 0:0"));
             Assert.That(ours, Does.EndWith("null-writable\n"));
         });
+    }
+
+    [Test]
+    public async Task Terminal_DevConsoleIsThePtySlave()
+    {
+        EditConfig(c => c["process"]!["terminal"] = true);
+        SetArgs("sh", "-c", "echo tty $(tty); stat -c 'console %F %t' /dev/console; echo mounts $(grep -c ' /dev/console ' /proc/self/mountinfo)");
+        string id = NewId();
+        using var console = new ConsoleSocket(Path.Combine(WorkDir, "console.sock"));
+        var receive = console.ReceiveAsync(Cli.CreateTimeout);
+        var create = Cli.RunDetachedAsync(Cli.Binary,
+            ["--root", StateRoot, "create", "--bundle", Bundle, "--console-socket", console.Path, "--pid-file", Path.Combine(WorkDir, "pid"), id],
+            Path.Combine(WorkDir, "out"), Path.Combine(WorkDir, "err"));
+        if (await Task.WhenAny(receive, create) == create && create.Result.ExitCode != 0) Assert.Fail($"create failed: {create.Result}");
+        var (_, master) = await receive;
+        using (master)
+        {
+            Assert.That((await create).ExitCode, Is.EqualTo(0));
+            int pid = int.Parse(File.ReadAllText(Path.Combine(WorkDir, "pid")).Trim());
+            Assert.That((await Oci("start", id)).ExitCode, Is.EqualTo(0));
+            Assert.That(master.ReadToEnd(StatusDeadline), Is.True, $"the shell ends; output: \"{Terminal.Printable(master.Output)}\"");
+            Assert.That(Native.Reap(pid, StatusDeadline).ShellCode, Is.EqualTo(0));
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(master.Output, Does.Contain("tty /dev/pts/0"));
+            Assert.That(master.Output, Does.Contain("console character special file 88"), "devpts (major 136) bound over /dev/console, as runc");
+            Assert.That(master.Output, Does.Contain("mounts 1"));
+        });
+    }
+
+    [Test]
+    public async Task SchedulerIoPriorityPersonality_Applied()
+    {
+        // Newer than the runc on these machines (runc 1.2 applies them): asserted directly.
+        EditConfig(c =>
+        {
+            c["process"]!["scheduler"] = new JsonObject { ["policy"] = "SCHED_BATCH", ["nice"] = 7 };
+            c["process"]!["ioPriority"] = new JsonObject { ["class"] = "IOPRIO_CLASS_IDLE", ["priority"] = 0 };
+            c["linux"]!["personality"] = new JsonObject { ["domain"] = "LINUX32" };
+        });
+
+        string ours = await RunOursAsync("echo nice-policy $(awk '{print $19, $41}' /proc/self/stat); ionice; uname -m");
+
+        Assert.That(ours, Is.EqualTo("nice-policy 7 3\nidle\ni686\n"), "nice 7 with SCHED_BATCH (3), the idle I/O class, the 32-bit personality");
     }
 }
