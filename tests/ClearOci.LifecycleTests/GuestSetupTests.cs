@@ -292,4 +292,39 @@ public sealed partial class GuestSetupTests : LifecycleFixture
 
         Assert.That(ours, Is.EqualTo("nice-policy 7 3\nidle\ni686\n"), "nice 7 with SCHED_BATCH (3), the idle I/O class, the 32-bit personality");
     }
+
+    [Test]
+    public async Task Run_UnknownUserName_FailsNamingIt()
+    {
+        EditConfig(c => c["process"]!["user"] = new JsonObject { ["uid"] = 0, ["gid"] = 0, ["username"] = "ghost" });
+        SetArgs("true");
+        string id = NewId();
+
+        var r = await Cli.RunAsync(Cli.Binary, ["--root", StateRoot, "run", "--bundle", Bundle, id], Cli.CreateTimeout);
+
+        AssertFails(r, "unable to find user ghost: no matching entries in passwd file");
+        Assert.That(Directory.Exists(Path.Combine(StateRoot, id)), Is.False, "nothing left behind");
+    }
+
+    [Test]
+    public async Task Features_ListTheCapabilitiesAndWhatTheGuestIgnores()
+    {
+        var ours = await Oci("features");
+        Assert.That(ours.ExitCode, Is.EqualTo(0), ours.ToString());
+        var doc = JsonNode.Parse(ours.Stdout)!;
+        var caps = doc["linux"]!["capabilities"]!.AsArray().Select(c => (string)c!).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(caps, Has.Count.EqualTo(41).And.Contains("CAP_SYS_ADMIN").And.Contains("CAP_CHECKPOINT_RESTORE"));
+            Assert.That((bool)doc["linux"]!["apparmor"]!["enabled"]!, Is.False);
+            Assert.That((bool)doc["linux"]!["selinux"]!["enabled"]!, Is.False);
+            Assert.That((string)doc["annotations"]!["org.clearoci.guest.ignored"]!, Does.Contain("apparmorProfile").And.Contain("selinuxLabel"));
+            Assert.That(doc["mountOptions"]!.AsArray().Select(o => (string)o!), Does.Contain("tmpcopyup"));
+        });
+        if (!File.Exists(Cli.Runc)) return;
+        var runc = await Cli.RunAsync(Cli.Runc, ["features"]);
+        Assert.That(runc.ExitCode, Is.EqualTo(0), runc.ToString());
+        var runcCaps = JsonNode.Parse(runc.Stdout)!["linux"]!["capabilities"]!.AsArray().Select(c => (string)c!);
+        Assert.That(caps, Is.SupersetOf(runcCaps), "every capability runc knows");
+    }
 }
