@@ -117,7 +117,9 @@ internal static class ContainerInit
                     Libc.close(pair[0]);
                 }
             }
-            // Privileges last, on this thread (the one that execs), in runc's order.
+            // Privileges last, on this thread (the one that execs), in runc's order. A seccomp filter
+            // goes in as runc installs it: without noNewPrivileges before DropBoundingAndKeepCaps (it
+            // needs CAP_SYS_ADMIN then), with it after RaiseFinalSets, just before execve.
             Privileges.SetRlimits(process.Rlimits);
             Privileges.SetScheduler(process.Scheduler);
             Privileges.SetIoPriority(process.IoPriority);
