@@ -176,7 +176,7 @@ internal sealed class GuestContainer : IDisposable
 
         byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan
         {
-            RootfsPath = rootfs, Spec = spec, Seccomp = _seccomp,
+            RootfsPath = rootfs, Spec = spec, Seccomp = _seccomp, CgroupPath = GuestCgroup.PathOf(Id),
             ExtraFds = extras.Select((x, i) => new[] { ExtraBase + i, x.e.Fd }).ToList(),
         }, AgentJsonContext.Default.InitPlan);
         try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
@@ -337,7 +337,7 @@ internal sealed class GuestContainer : IDisposable
                 "ipc" => Libc.CLONE_NEWIPC,
                 "uts" => Libc.CLONE_NEWUTS,
                 "mount" => Libc.CLONE_NEWNS,
-                "cgroup" => Libc.CLONE_NEWCGROUP,
+                "cgroup" => 0, // the init stage makes it once it is in the container's group
                 _ => 0,
             };
         }
