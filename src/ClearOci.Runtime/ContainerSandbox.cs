@@ -47,7 +47,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
             stdio = new Stdio(terminal.Input, terminal.Output, terminal.Output);
         }
         string configJson = File.ReadAllText(Path.Combine(bundle, ConfigLoader.ConfigFileName));
-        var settings = VmSettings.FromEnvironment();
+        var settings = VmSettings.Load();
         DebugLog.Write("booting the VM");
         var vm = await VirtualMachine.StartAsync(new VmOptions
         {

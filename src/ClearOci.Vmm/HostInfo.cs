@@ -19,7 +19,7 @@ public sealed record HostInfo
 
     public static HostInfo Probe()
     {
-        (bool kvm, string? kvmError) = ProbeKvm(Environment.GetEnvironmentVariable(AccelVariable), File.Exists("/proc/cpuinfo") ? ReadCpuFlags() : "");
+        (bool kvm, string? kvmError) = ProbeKvm(HostConfig.Get(AccelVariable), File.Exists("/proc/cpuinfo") ? ReadCpuFlags() : "");
         return new HostInfo
         {
             KvmUsable = kvm,
