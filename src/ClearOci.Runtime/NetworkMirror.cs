@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using ClearOci.Native;
@@ -38,7 +37,7 @@ public sealed class NetworkMirror : IDisposable
         var mirror = new NetworkMirror(netnsFd);
         try
         {
-            InNamespace(netnsFd, () =>
+            NamespaceThread.InNetwork(netnsFd, () =>
             {
                 foreach (var name in ListInterfaces())
                 {
@@ -123,31 +122,11 @@ public sealed class NetworkMirror : IDisposable
         CloseTaps();
         if (_mirrored.Count > 0)
         {
-            try { InNamespace(_netns, () => { foreach (var n in _mirrored) HostCommand.Tc(["qdisc", "del", "dev", n, "ingress"], mayFail: true); return 0; }); }
+            try { NamespaceThread.InNetwork(_netns, () => { foreach (var n in _mirrored) HostCommand.Tc(["qdisc", "del", "dev", n, "ingress"], mayFail: true); return 0; }); }
             catch (ClearOciException e) { DebugLog.Write($"network: removing the mirrors: {e.Message}"); }
             _mirrored.Clear();
         }
         Libc.close(_netns);
-    }
-
-    /// <summary>Runs <paramref name="work"/> on a fresh thread that joined the network namespace (namespaces belong to threads).</summary>
-    private static T InNamespace<T>(int netnsFd, Func<T> work)
-    {
-        T result = default!;
-        ExceptionDispatchInfo? error = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                Libc.Check(Libc.setns(netnsFd, Libc.CLONE_NEWNET), "join the container's network namespace");
-                result = work();
-            }
-            catch (Exception e) { error = ExceptionDispatchInfo.Capture(e); }
-        }) { Name = "netns" };
-        thread.Start();
-        thread.Join();
-        error?.Throw();
-        return result;
     }
 
     /// <summary>TUNSETIFF on /dev/net/tun: a tap in the calling thread's namespace, named by the kernel.</summary>

@@ -47,13 +47,13 @@ public sealed record SharedDirectory(string Tag, string Staging, IReadOnlyList<H
 }
 
 /// <summary>
-/// Runs work on a fresh thread in a private copy of the host's mount namespace. Namespaces belong
-/// to threads: unshare(CLONE_NEWNS) moves only this thread (and what it spawns), and the copy dies
-/// with the last process in it. Nothing mounted there propagates back to the host.
+/// Runs work on a fresh thread that entered a namespace first. Namespaces belong to threads:
+/// unshare or setns moves only this thread (and what it spawns), never the caller's, and a
+/// namespace made here dies with the last process in it.
 /// </summary>
-internal static class PrivateMountNamespace
+public static class NamespaceThread
 {
-    public static T Run<T>(Func<T> work)
+    public static T Run<T>(Action enter, Func<T> work)
     {
         T result = default!;
         ExceptionDispatchInfo? error = null;
@@ -61,15 +61,25 @@ internal static class PrivateMountNamespace
         {
             try
             {
-                Libc.Check(Libc.unshare(Libc.CLONE_NEWNS), "unshare the mount namespace");
-                Libc.Mount(null, "/", null, Libc.MS_REC | Libc.MS_PRIVATE, null);
+                enter();
                 result = work();
             }
             catch (Exception e) { error = ExceptionDispatchInfo.Capture(e); }
-        }) { Name = "private-mounts" };
+        }) { Name = "namespace" };
         thread.Start();
         thread.Join();
         error?.Throw();
         return result;
     }
+
+    /// <summary>In a private copy of the host's mount namespace: nothing mounted there propagates back.</summary>
+    public static T InPrivateMounts<T>(Func<T> work) => Run(() =>
+    {
+        Libc.Check(Libc.unshare(Libc.CLONE_NEWNS), "unshare the mount namespace");
+        Libc.Mount(null, "/", null, Libc.MS_REC | Libc.MS_PRIVATE, null);
+    }, work);
+
+    /// <summary>In the network namespace open on <paramref name="netnsFd"/>.</summary>
+    public static T InNetwork<T>(int netnsFd, Func<T> work) =>
+        Run(() => Libc.Check(Libc.setns(netnsFd, Libc.CLONE_NEWNET), "join the container's network namespace"), work);
 }

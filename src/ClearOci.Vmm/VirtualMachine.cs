@@ -218,7 +218,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         try
         {
             // The binds and virtiofsd share a mount namespace of their own, which ends with virtiofsd.
-            int pid = PrivateMountNamespace.Run(() =>
+            int pid = NamespaceThread.InPrivateMounts(() =>
             {
                 share.MountBinds();
                 return Spawner.Spawn(new SpawnOptions

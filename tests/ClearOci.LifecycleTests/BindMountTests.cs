@@ -45,6 +45,15 @@ public sealed class BindMountTests : LifecycleFixture
         return c;
     }
 
+    /// <summary>A running container with the host directory WORKDIR/vol bound at /vol.</summary>
+    private async Task<(Created Container, string Volume)> StartWithVolumeAsync()
+    {
+        string vol = Path.Combine(WorkDir, "vol");
+        Directory.CreateDirectory(vol);
+        AddBind(vol, "/vol", "rbind");
+        return (await StartSleeperAsync(NewId()), vol);
+    }
+
     [Test]
     public async Task RwDirectory_IsReadableAndWritableFromBothSidesAtOnce()
     {
@@ -85,7 +94,8 @@ public sealed class BindMountTests : LifecycleFixture
         Assert.That((await Oci("start", id)).ExitCode, Is.EqualTo(0));
         await WaitForOutputAsync(c, "ready");
         var clock = Stopwatch.StartNew();
-        File.WriteAllText(Path.Combine(vol, "flag"), "1\n");
+        // Longer than before: a stale cached size would hide the change.
+        File.WriteAllText(Path.Combine(vol, "flag"), "now 1, longer than before\n");
         await Poll.UntilAsync(() => File.Exists(Path.Combine(vol, "reply")) ? File.ReadAllText(Path.Combine(vol, "reply")) : "",
             s => s == "back\n", TimeSpan.FromSeconds(20), "the guest saw the host's change and answered");
         TestContext.Out.WriteLine($"host write -> guest saw it -> host saw the reply: {clock.ElapsedMilliseconds} ms");
@@ -144,10 +154,7 @@ public sealed class BindMountTests : LifecycleFixture
     [Test]
     public async Task DeleteForceOfARunningContainer_LeavesNoMount()
     {
-        string vol = Path.Combine(WorkDir, "vol");
-        Directory.CreateDirectory(vol);
-        AddBind(vol, "/vol", "rbind");
-        var c = await StartSleeperAsync(NewId());
+        var (c, vol) = await StartWithVolumeAsync();
         var holders = MountHolders();
         Assert.That(holders, Is.Not.Empty, "while it runs, the share's virtiofsd holds the binds (else this test proves nothing)");
         Assert.That(holders, Does.Not.Contain(Environment.ProcessId), "the host's own mount table never shows them");
@@ -162,10 +169,7 @@ public sealed class BindMountTests : LifecycleFixture
     [Test]
     public async Task SupervisorKilled_LeavesNoMount()
     {
-        string vol = Path.Combine(WorkDir, "vol");
-        Directory.CreateDirectory(vol);
-        AddBind(vol, "/vol", "rbind");
-        var c = await StartSleeperAsync(NewId());
+        var (c, _) = await StartWithVolumeAsync();
         Assert.That(MountHolders(), Is.Not.Empty);
         Assert.That(Native.Kill(c.Pid, 9), Is.True);
         Assert.That(ReapExit(c), Is.EqualTo(new WaitResult(false, 0, 9)));
