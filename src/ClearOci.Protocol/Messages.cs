@@ -146,6 +146,10 @@ public sealed record ProcessExited : Message
 public sealed record ConfigureNetwork : Message
 {
     public List<GuestInterface> Interfaces { get; init; } = [];
+
+    // Value equality over the list's items, as for every other message.
+    public bool Equals(ConfigureNetwork? other) => other is not null && base.Equals(other) && Interfaces.SequenceEqual(other.Interfaces);
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Interfaces.Count);
 }
 
 /// <summary>One NIC. Addresses are CIDR ("10.88.0.5/16", "fd00::5/64").</summary>
@@ -156,6 +160,10 @@ public sealed record GuestInterface
     public int Mtu { get; init; }
     public List<string> Addresses { get; init; } = [];
     public List<GuestRoute> Routes { get; init; } = [];
+
+    public bool Equals(GuestInterface? other) => other is not null && Name == other.Name && Mac == other.Mac && Mtu == other.Mtu
+        && Addresses.SequenceEqual(other.Addresses) && Routes.SequenceEqual(other.Routes);
+    public override int GetHashCode() => HashCode.Combine(Name, Mac, Mtu);
 }
 
 /// <summary>A route through the interface: Destination is CIDR or "default"; no Gateway means on-link.</summary>
