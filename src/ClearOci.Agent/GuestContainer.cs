@@ -141,7 +141,7 @@ internal sealed class GuestContainer : IDisposable
         _spec = spec;
         _rootfs = rootfs;
         Libc.MkdirAll(rootfs);
-        Libc.Mount(m.RootfsTag, rootfs, "virtiofs", 0, null);
+        GuestShares.MountRootfs(m, rootfs); // the share, or its root directory
 
         GuestCgroup.Create(Id);
         GuestCgroup.Apply(Id, spec.Linux?.Resources);
@@ -333,7 +333,9 @@ internal sealed class GuestContainer : IDisposable
             flags |= ns.Type switch
             {
                 "pid" => Libc.CLONE_NEWPID,
-                "network" => Libc.CLONE_NEWNET,
+                // The guest's own network namespace is the container's: its NICs mirror the
+                // container's namespace on the host (ConfigureNetwork). A fresh one would be empty.
+                "network" => 0,
                 "ipc" => Libc.CLONE_NEWIPC,
                 "uts" => Libc.CLONE_NEWUTS,
                 "mount" => Libc.CLONE_NEWNS,

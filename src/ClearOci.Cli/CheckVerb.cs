@@ -20,7 +20,7 @@ internal static class CheckVerb
         var problems = new List<string>();
         Console.WriteLine($"config:       {HostConfig.Source ?? $"built-in defaults (no {HostConfig.DefaultPath})"}");
         var settings = VmSettings.Load();
-        Console.WriteLine($"vm:           {settings.MemoryMiB} MiB, {settings.Vcpus} vCPU(s) unless linux.resources asks for more");
+        Console.WriteLine($"vm:           {settings.MemoryMiB} MiB, {settings.Vcpus} vCPU(s) by default (a container's linux.resources can raise them)");
         var host = HostInfo.Probe();
         Console.WriteLine($"accelerator:  {(host.KvmUsable ? "kvm" : $"tcg (software emulation; {host.KvmError})")}");
         Console.WriteLine($"vhost-vsock:  {(host.VhostVsock ? "yes (agent channel over vsock)" : "no (agent channel over virtio-serial)")}");
