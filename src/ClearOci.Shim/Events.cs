@@ -42,7 +42,10 @@ public sealed record TaskEvent(string Topic, AnyMessage Event)
     /// The ttrpc Forward request for containerd.services.events.ttrpc.v1.Events:
     /// ForwardRequest{envelope=1 Envelope{timestamp=1, namespace=2, topic=3, event=4 Any}}.
     /// </summary>
-    public byte[] ForwardRequest(string ns, DateTimeOffset timestamp) =>
-        new ProtoWriter().Message(1, new ProtoWriter().Message(1, ProtoTime.Encode(timestamp)).String(2, ns).String(3, Topic)
+    public byte[] ForwardRequest(string ns, DateTimeOffset timestamp) => ForwardRequest(ns, ProtoTime.Encode(timestamp));
+
+    /// <summary>The same with an encoded Timestamp (tests compare nanosecond stamps from traces).</summary>
+    public byte[] ForwardRequest(string ns, byte[] timestamp) =>
+        new ProtoWriter().Message(1, new ProtoWriter().Message(1, timestamp).String(2, ns).String(3, Topic)
             .Message(4, Event.Encode())).ToArray();
 }

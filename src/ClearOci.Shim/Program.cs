@@ -3,9 +3,7 @@ using System.Runtime.InteropServices;
 using ClearOci.Native;
 using ClearOci.Shim;
 
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
-
-return await ShimMain.RunAsync(args);
+return OperatingSystem.IsLinux() ? await ShimMain.RunAsync(args) : 1;
 
 namespace ClearOci.Shim
 {
@@ -14,6 +12,7 @@ namespace ClearOci.Shim
     /// `delete` (clean up after a dead task, print a DeleteResponse), and the daemon (`serve`,
     /// internal) that answers the Task service on the socket `start` bound.
     /// </summary>
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     internal static class ShimMain
     {
         public const string Version = "0.1.0";

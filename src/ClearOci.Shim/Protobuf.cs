@@ -164,12 +164,14 @@ public static class ProtoTime
 
     public static byte[] Encode(DateTimeOffset? time)
     {
-        if (time is not { } t) return new ProtoWriter().Int64(1, GoZeroSeconds).ToArray();
+        if (time is not { } t) return Encode(GoZeroSeconds, 0);
         long ticks = t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
         long seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long rest);
         if (rest < 0) { seconds--; rest += TimeSpan.TicksPerSecond; }
-        return new ProtoWriter().Int64(1, seconds).Int32(2, (int)(rest * 100)).ToArray();
+        return Encode(seconds, (int)(rest * 100));
     }
+
+    public static byte[] Encode(long seconds, int nanos) => new ProtoWriter().Int64(1, seconds).Int32(2, nanos).ToArray();
 
     public static DateTimeOffset? Decode(ReadOnlySpan<byte> data)
     {

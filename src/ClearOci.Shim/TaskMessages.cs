@@ -1,7 +1,7 @@
 namespace ClearOci.Shim;
 
 /// <summary>containerd.v1.types.Status.</summary>
-public enum TaskStatus { Unknown = 0, Created = 1, Running = 2, Stopped = 3, Paused = 4, Pausing = 5 }
+public enum TaskState { Unknown = 0, Created = 1, Running = 2, Stopped = 3, Paused = 4, Pausing = 5 }
 
 /// <summary>containerd.types.Mount: type=1, source=2, target=3, options=4 (repeated).</summary>
 public sealed record MountSpec(string Type, string Source, string Target, IReadOnlyList<string> Options)
@@ -211,7 +211,7 @@ public sealed record UpdateTaskRequest(string Id, AnyMessage? Resources)
 }
 
 /// <summary>StateResponse (all fields; exited_at always present, Go's zero time when the process runs).</summary>
-public sealed record StateResponse(string Id, string Bundle, uint Pid, TaskStatus Status, string Stdin, string Stdout, string Stderr,
+public sealed record StateResponse(string Id, string Bundle, uint Pid, TaskState Status, string Stdin, string Stdout, string Stderr,
     bool Terminal, uint ExitStatus, DateTimeOffset? ExitedAt, string ExecId)
 {
     public byte[] Encode() => new ProtoWriter().String(1, Id).String(2, Bundle).Uint(3, Pid).Uint(4, (ulong)Status)

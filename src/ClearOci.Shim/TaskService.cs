@@ -14,7 +14,7 @@ internal sealed class ShimProcess(string execId, string stdin, string stdout, st
     public string Stderr { get; } = stderr;
     public bool Terminal { get; } = terminal;
     public uint Pid { get; set; }
-    public TaskStatus Status { get; set; } = TaskStatus.Created;
+    public TaskState Status { get; set; } = TaskState.Created;
     public uint ExitStatus { get; set; }
     public DateTimeOffset? ExitedAt { get; set; }
     public ProcessIo? Io { get; set; }
@@ -185,7 +185,7 @@ internal sealed class TaskService
             await c.StartLock.WaitAsync().ConfigureAwait(false);
             try
             {
-                p.Status = TaskStatus.Stopped;
+                p.Status = TaskState.Stopped;
                 p.ExitStatus = (uint)WaitStatus.ToExitCode(t.Result);
                 p.ExitedAt = DateTimeOffset.UtcNow;
                 p.Io?.Dispose();
@@ -206,12 +206,12 @@ internal sealed class TaskService
         await c.StartLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (p.Status != TaskStatus.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {Name(c, p)} is not in the created state");
+            if (p.Status != TaskState.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {Name(c, p)} is not in the created state");
             if (p.ExecId.Length == 0)
             {
                 var result = await _cli.RunAsync(c.Cli.Start(c.Id), cwd: c.Bundle).ConfigureAwait(false);
                 if (!result.Ok) throw Failed("start", c.Cli, result);
-                p.Status = TaskStatus.Running;
+                p.Status = TaskState.Running;
                 _events.Publish(TaskEvent.Start(c.Id, p.Pid));
             }
             else
@@ -227,7 +227,7 @@ internal sealed class TaskService
     /// <summary>`clearoci exec --detach`: its relay (pid file) holds the stdio and exits with the process's status.</summary>
     private async Task StartExecAsync(ShimContainer c, ShimProcess p)
     {
-        if (c.Init.Status != TaskStatus.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is not running");
+        if (c.Init.Status != TaskState.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is not running");
         int n = Interlocked.Increment(ref c.NextExec);
         string processFile = Path.Combine(c.Bundle, $"exec-{n}.json"), pidFile = Path.Combine(c.Bundle, $"exec-{n}.pid");
         File.WriteAllText(processFile, p.SpecJson);
@@ -239,7 +239,7 @@ internal sealed class TaskService
             if (!result.Ok) throw Failed("exec", c.Cli, result);
             p.Pid = ReadPid(pidFile);
             p.Io = io;
-            p.Status = TaskStatus.Running;
+            p.Status = TaskState.Running;
             WatchExit(c, p);
         }
         catch
@@ -260,7 +260,7 @@ internal sealed class TaskService
     {
         var c = Get(r.Id);
         var p = Process(c, r.ExecId);
-        var status = p.Status == TaskStatus.Running && c.Paused ? TaskStatus.Paused : p.Status;
+        var status = p.Status == TaskState.Running && c.Paused ? TaskState.Paused : p.Status;
         return new StateResponse(c.Id, c.Bundle, p.Pid, status, p.Stdin, p.Stdout, p.Stderr, p.Terminal, p.ExitStatus, p.ExitedAt, p.ExecId).Encode();
     }
 
@@ -268,7 +268,7 @@ internal sealed class TaskService
     {
         var c = Get(r.Id);
         var p = Process(c, r.ExecId);
-        if (p.Status is TaskStatus.Running or TaskStatus.Paused)
+        if (p.Status is TaskState.Running or TaskState.Paused)
             throw new RpcException(RpcCode.Unknown, $"cannot delete a running process {Name(c, p)}");
         if (p.ExecId.Length > 0)
         {
@@ -278,7 +278,7 @@ internal sealed class TaskService
         // Created but never started: its VM is up; delete --force ends it and the supervisor's exit comes in.
         var result = await _cli.RunAsync(c.Cli.Delete(c.Id, force: true), cwd: c.Bundle).ConfigureAwait(false);
         if (!result.Ok) _log($"delete {c.Id}: {result.Stderr.Trim()}");
-        if (p.Status == TaskStatus.Created)
+        if (p.Status == TaskState.Created)
             await p.Exited.Task.WaitAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
         if (c.Rootfs.Count > 0) RootfsMounts.Unmount(Path.Combine(c.Bundle, "rootfs"));
         lock (_lock) _containers.Remove(c.Id);
@@ -290,10 +290,10 @@ internal sealed class TaskService
     {
         var c = Get(r.Id);
         var p = Process(c, r.ExecId);
-        if (p.Status == TaskStatus.Stopped) throw RpcException.NotFound("process already finished");
+        if (p.Status == TaskState.Stopped) throw RpcException.NotFound("process already finished");
         if (p.ExecId.Length > 0)
         {
-            if (p.Status == TaskStatus.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {p.ExecId} is not running");
+            if (p.Status == TaskState.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {p.ExecId} is not running");
             // The exec's host stand-in is its relay; signalling it ends the relay, not the guest process (docs/KNOWN-GAPS.md).
             if (Libc.kill((int)p.Pid, (int)r.Signal) < 0)
                 throw Libc.Errno == Libc.ESRCH ? RpcException.NotFound("process already finished") : new RpcException(RpcCode.Unknown, $"kill {p.Pid}: {Libc.StrError(Libc.Errno)}");
@@ -302,7 +302,7 @@ internal sealed class TaskService
         var result = await _cli.RunAsync(c.Cli.Kill(c.Id, r.Signal, r.All), cwd: c.Bundle).ConfigureAwait(false);
         if (!result.Ok)
         {
-            if (p.Status == TaskStatus.Stopped || p.Exited.Task.IsCompleted) throw RpcException.NotFound("process already finished");
+            if (p.Status == TaskState.Stopped || p.Exited.Task.IsCompleted) throw RpcException.NotFound("process already finished");
             throw Failed("kill", c.Cli, result);
         }
         return [];
@@ -312,7 +312,7 @@ internal sealed class TaskService
     {
         var c = Get(r.Id);
         if (r.Terminal) throw new RpcException(RpcCode.Unimplemented, "exec with a terminal is not supported by containerd-shim-clearoci-v2 yet: not implemented");
-        if (c.Init.Status == TaskStatus.Stopped) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is stopped");
+        if (c.Init.Status == TaskState.Stopped) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is stopped");
         if (r.Spec is null || r.Spec.Value.Length == 0) throw new RpcException(RpcCode.InvalidArgument, "exec without a process spec");
         string json = Encoding.UTF8.GetString(r.Spec.Value);
         try { using var _ = JsonDocument.Parse(json); }
@@ -339,7 +339,7 @@ internal sealed class TaskService
     {
         var c = Get(r.Id);
         var list = new List<(uint, AnyMessage?)>();
-        if (c.Init.Status is TaskStatus.Running or TaskStatus.Paused)
+        if (c.Init.Status is TaskState.Running or TaskState.Paused)
         {
             var result = await _cli.RunAsync(c.Cli.Ps(c.Id), cwd: c.Bundle).ConfigureAwait(false);
             if (!result.Ok) throw Failed("ps", c.Cli, result);
@@ -348,14 +348,14 @@ internal sealed class TaskService
         }
         lock (c.Execs)
             foreach (var p in c.Execs.Values)
-                if (p.Status == TaskStatus.Running) list.Add((p.Pid, TaskResponses.ProcessDetails(p.ExecId)));
+                if (p.Status == TaskState.Running) list.Add((p.Pid, TaskResponses.ProcessDetails(p.ExecId)));
         return TaskResponses.Pids(list);
     }
 
     private async Task<byte[]> PauseAsync(string id, bool pause)
     {
         var c = Get(id);
-        if (c.Init.Status != TaskStatus.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {id} is not running");
+        if (c.Init.Status != TaskState.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {id} is not running");
         if (c.Paused == pause) throw new RpcException(RpcCode.Unknown, pause ? $"container {id} is already paused" : $"container {id} is not paused");
         var result = await _cli.RunAsync(pause ? c.Cli.Pause(id) : c.Cli.Resume(id), cwd: c.Bundle).ConfigureAwait(false);
         if (!result.Ok) throw Failed(pause ? "pause" : "resume", c.Cli, result);
