@@ -13,11 +13,12 @@ public static class BusyboxImage
     public const string BusyboxPath = "/bin/busybox";
     private static readonly string[] Applets = ["sh", "echo", "sleep", "cat", "ls", "true", "false", "ps", "hostname", "mount", "id"];
 
-    public static void Write(string tarPath)
+    /// <summary><paramref name="cmd"/> is the image's Cmd as JSON (a CRI sandbox image must keep running).</summary>
+    public static void Write(string tarPath, string cmd = "[\"sh\"]")
     {
         if (!File.Exists(BusyboxPath)) Assert.Ignore($"{BusyboxPath} (busybox-static) is needed for the test image");
         byte[] layer = Layer();
-        byte[] config = Json($$$"""{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"],"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["{{{Digest(layer)}}}"]}}""");
+        byte[] config = Json($$$"""{"architecture":"amd64","os":"linux","config":{"Cmd":{{{cmd}}},"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["{{{Digest(layer)}}}"]}}""");
         byte[] manifest = Json($$$"""{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{{{Digest(config)}}}","size":{{{config.Length}}}},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{{{Digest(layer)}}}","size":{{{layer.Length}}}}]}""");
         byte[] index = Json($$$"""{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{{{Digest(manifest)}}}","size":{{{manifest.Length}}},"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}""");
         using var file = File.Create(tarPath);

@@ -46,10 +46,18 @@ public sealed class Containerd : IAsyncDisposable
             BusyboxImage.Write(Path.Combine(c.Dir, "busybox.tar"));
             var import = await c.CtrAsync(["images", "import", "--base-name", "docker.io/clearoci/busybox", Path.Combine(c.Dir, "busybox.tar")]);
             Assert.That(import.ExitCode, Is.Zero, import.ToString());
-            if (cri) // the CRI plugin pulls its pause image by this name; it is our busybox
+            if (cri)
             {
-                var tag = await c.CtrAsync(["-n", "k8s.io", "images", "import", "--base-name", "docker.io/clearoci/pause", Path.Combine(c.Dir, "busybox.tar")]);
-                Assert.That(tag.ExitCode, Is.Zero, tag.ToString());
+                // The CRI plugin's images live in k8s.io: busybox, and a sandbox ("pause") image that keeps running.
+                BusyboxImage.Write(Path.Combine(c.Dir, "pause.tar"), "[\"sleep\",\"1000000\"]");
+                foreach (var (name, tar) in new[] { ("docker.io/clearoci/busybox", "busybox.tar"), ("docker.io/clearoci/pause", "pause.tar") })
+                {
+                    var r = await c.CtrAsync(["images", "import", "--base-name", name, Path.Combine(c.Dir, tar)], ns: "k8s.io");
+                    Assert.That(r.ExitCode, Is.Zero, r.ToString());
+                }
+                // The CRI plugin loads its image list at start.
+                await c.StopDaemonAsync();
+                await c.StartDaemonAsync();
             }
             return c;
         }
@@ -202,7 +210,7 @@ public sealed class Containerd : IAsyncDisposable
     private readonly HashSet<string> _ownSockets = new();
 
     /// <summary>Remembers the group socket a test's task uses, so Dispose removes it if a shim was killed.</summary>
-    public void Track(string group) => _ownSockets.Add(ClearOci.Shim.ShimNaming.SocketPath(Address, Namespace, group));
+    public void Track(string group, string ns = Namespace) => _ownSockets.Add(ClearOci.Shim.ShimNaming.SocketPath(Address, ns, group));
 
     private static void UnmountUnder(string dir)
     {
