@@ -17,11 +17,15 @@ public sealed record ClearOciCommands(string Root, string LogFile, bool Debug = 
 
     private IReadOnlyList<string> Verb(params string[] rest) => [.. Global(), .. rest];
 
-    public IReadOnlyList<string> Create(string bundle, string pidFile, string id) => Verb("create", "--bundle", bundle, "--pid-file", pidFile, id);
+    public IReadOnlyList<string> Create(string bundle, string pidFile, string id, string? consoleSocket = null) => consoleSocket is null
+        ? Verb("create", "--bundle", bundle, "--pid-file", pidFile, id)
+        : Verb("create", "--bundle", bundle, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
     public IReadOnlyList<string> Start(string id) => Verb("start", id);
     public IReadOnlyList<string> Kill(string id, uint signal, bool all) => all ? Verb("kill", "--all", id, signal.ToString()) : Verb("kill", id, signal.ToString());
     public IReadOnlyList<string> Delete(string id, bool force) => force ? Verb("delete", "--force", id) : Verb("delete", id);
-    public IReadOnlyList<string> Exec(string id, string processFile, string pidFile) => Verb("exec", "--detach", "--process", processFile, "--pid-file", pidFile, id);
+    public IReadOnlyList<string> Exec(string id, string processFile, string pidFile, string? consoleSocket = null) => consoleSocket is null
+        ? Verb("exec", "--detach", "--process", processFile, "--pid-file", pidFile, id)
+        : Verb("exec", "--detach", "--process", processFile, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
     public IReadOnlyList<string> Pause(string id) => Verb("pause", id);
     public IReadOnlyList<string> Resume(string id) => Verb("resume", id);
     public IReadOnlyList<string> Ps(string id) => Verb("ps", "--format", "json", id);

@@ -88,7 +88,7 @@ internal sealed class TaskService
             "Pause" => PauseAsync(ProcessRequest.Decode(payload).Id, pause: true),
             "Resume" => PauseAsync(ProcessRequest.Decode(payload).Id, pause: false),
             "CloseIO" => Task.FromResult(CloseIo(CloseIoRequest.Decode(payload))),
-            "ResizePty" => Task.FromResult(ResizePty(ProcessRequest.Decode(payload))),
+            "ResizePty" => Task.FromResult(ResizePty(ResizePtyRequest.Decode(payload))),
             "Update" => UpdateAsync(UpdateTaskRequest.Decode(payload)),
             "Stats" => StatsAsync(ProcessRequest.Decode(payload).Id),
             "Connect" => Task.FromResult(Connect(ProcessRequest.Decode(payload).Id)),
@@ -113,7 +113,6 @@ internal sealed class TaskService
 
     private async Task<byte[]> CreateAsync(CreateTaskRequest r)
     {
-        if (r.Terminal) throw new RpcException(RpcCode.Unimplemented, "a terminal (ctr -t) is not supported by containerd-shim-clearoci-v2 yet: not implemented");
         if (r.Checkpoint.Length > 0) throw new RpcException(RpcCode.Unimplemented, "restore from a checkpoint: not implemented");
         lock (_lock)
         {
@@ -132,11 +131,12 @@ internal sealed class TaskService
                 mounted = true;
             }
             Directory.CreateDirectory(cli.Root);
-            io = ProcessIo.Open(r.Stdin, r.Stdout, r.Stderr);
+            io = ProcessIo.Open(r.Stdin, r.Stdout, r.Stderr, r.Terminal);
             string pidFile = Path.Combine(r.Bundle, "init.pid");
-            var result = await _cli.RunAsync(cli.Create(r.Bundle, pidFile, r.Id), stdio: io.Fds, cwd: r.Bundle).ConfigureAwait(false);
+            var result = await _cli.RunAsync(cli.Create(r.Bundle, pidFile, r.Id, io.ConsoleSocket), stdio: io.Fds, cwd: r.Bundle).ConfigureAwait(false);
             io.CloseChildEnds();
             if (!result.Ok) throw Failed("create", cli, result);
+            io.AttachTerminal();
             uint pid = ReadPid(pidFile);
             var init = new ShimProcess("", r.Stdin, r.Stdout, r.Stderr, r.Terminal) { Pid = pid, Io = io };
             var c = new ShimContainer(r.Id, r.Bundle, r.Rootfs, cli, init);
@@ -231,12 +231,13 @@ internal sealed class TaskService
         int n = Interlocked.Increment(ref c.NextExec);
         string processFile = Path.Combine(c.Bundle, $"exec-{n}.json"), pidFile = Path.Combine(c.Bundle, $"exec-{n}.pid");
         File.WriteAllText(processFile, p.SpecJson);
-        var io = ProcessIo.Open(p.Stdin, p.Stdout, p.Stderr);
+        var io = ProcessIo.Open(p.Stdin, p.Stdout, p.Stderr, p.Terminal);
         try
         {
-            var result = await _cli.RunAsync(c.Cli.Exec(c.Id, processFile, pidFile), stdio: io.Fds, cwd: c.Bundle).ConfigureAwait(false);
+            var result = await _cli.RunAsync(c.Cli.Exec(c.Id, processFile, pidFile, io.ConsoleSocket), stdio: io.Fds, cwd: c.Bundle).ConfigureAwait(false);
             io.CloseChildEnds();
             if (!result.Ok) throw Failed("exec", c.Cli, result);
+            io.AttachTerminal();
             p.Pid = ReadPid(pidFile);
             p.Io = io;
             p.Status = TaskState.Running;
@@ -311,7 +312,6 @@ internal sealed class TaskService
     private byte[] Exec(ExecProcessRequest r)
     {
         var c = Get(r.Id);
-        if (r.Terminal) throw new RpcException(RpcCode.Unimplemented, "exec with a terminal is not supported by containerd-shim-clearoci-v2 yet: not implemented");
         if (c.Init.Status == TaskState.Stopped) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is stopped");
         if (r.Spec is null || r.Spec.Value.Length == 0) throw new RpcException(RpcCode.InvalidArgument, "exec without a process spec");
         string json = Encoding.UTF8.GetString(r.Spec.Value);
@@ -371,10 +371,9 @@ internal sealed class TaskService
         return [];
     }
 
-    /// <summary>No terminals yet, so there is nothing to resize; an unknown process is still an error.</summary>
-    private byte[] ResizePty(ProcessRequest r)
+    private byte[] ResizePty(ResizePtyRequest r)
     {
-        Process(Get(r.Id), r.ExecId);
+        Process(Get(r.Id), r.ExecId).Io?.Resize(r.Width, r.Height);
         return [];
     }
 

@@ -95,6 +95,30 @@ public class CtrTests
         Assert.That(await Tools.PollAsync(() => Task.FromResult(_c.ShimDaemons(id).Count == 0), Deadline), Is.True, "the shim exits");
     }
 
+    /// <summary>ctr -t needs a terminal of its own: script(1) gives it one.</summary>
+    private async Task<RunResult> InTerminalAsync(string ctrArgs)
+    {
+        string command = $"/usr/bin/ctr --address {_c.Address} -n {Containerd.Namespace} {ctrArgs}";
+        return await Tools.RunAsync("/usr/bin/script", ["-qec", command, "/dev/null"], Containerd.RunTimeout);
+    }
+
+    [Test]
+    public async Task Terminal_RunAndExecWithTty_GetAPtyAndTheExitCode()
+    {
+        string id = NewId("tty");
+        _c.Track(id);
+        var run = await InTerminalAsync($"run --rm -t --runtime {Containerd.Runtime} {Containerd.Image} {id} sh -c 'tty; echo tty-run; exit 3'");
+        Assert.That(run.ExitCode, Is.EqualTo(3), run.ToString());
+        Assert.That(run.Stdout, Does.Contain("/dev/pts/").And.Contain("tty-run"), run.ToString());
+
+        string d = NewId("ttyexec");
+        await RunDetachedAsync(d, "sleep", "1000");
+        var exec = await InTerminalAsync($"task exec -t --exec-id t1 {d} sh -c 'tty; echo tty-exec; exit 5'");
+        Assert.That(exec.ExitCode, Is.EqualTo(5), exec.ToString());
+        Assert.That(exec.Stdout, Does.Contain("/dev/pts/").And.Contain("tty-exec"), exec.ToString());
+        await RemoveAsync(d);
+    }
+
     [Test]
     public async Task PauseResume_PsAndMetrics()
     {

@@ -74,6 +74,8 @@ public class ShimNamingTests
         var cli = new ClearOciCommands("/r", "/b/log.json");
         string[] g = ["clearoci", "--root", "/r", "--log", "/b/log.json", "--log-format", "json"];
         Assert.That(cli.Create("/b", "/b/init.pid", "c"), Is.EqualTo(g.Concat(["create", "--bundle", "/b", "--pid-file", "/b/init.pid", "c"])));
+        Assert.That(cli.Create("/b", "/b/init.pid", "c", "/tmp/p/pty.sock"), Is.EqualTo(g.Concat(["create", "--bundle", "/b", "--pid-file", "/b/init.pid", "--console-socket", "/tmp/p/pty.sock", "c"])));
+        Assert.That(cli.Exec("c", "/b/e.json", "/b/e.pid", "/tmp/p/pty.sock"), Is.EqualTo(g.Concat(["exec", "--detach", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "--console-socket", "/tmp/p/pty.sock", "c"])));
         Assert.That(cli.Kill("c", 9, all: true), Is.EqualTo(g.Concat(["kill", "--all", "c", "9"])));
         Assert.That(cli.Kill("c", 15, all: false), Is.EqualTo(g.Concat(["kill", "c", "15"])));
         Assert.That(cli.Delete("c", force: true), Is.EqualTo(g.Concat(["delete", "--force", "c"])));
