@@ -149,8 +149,16 @@ namespace ClearOci.Shim
             string bundle = flags.Bundle.Length > 0 ? flags.Bundle : Directory.GetCurrentDirectory();
             var cli = new ClearOciCommands(ShimNaming.ClearOciRoot(bundle, flags.Namespace), Path.Combine(bundle, "log.json"));
             var runner = new CliRunner(CliRunner.Locate(), Reaper.WaitAsync);
-            var result = await runner.RunAsync(cli.Delete(flags.Id, force: true), cwd: bundle).WaitAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false);
-            if (!result.Ok) Console.Error.WriteLine(result.Stderr.Trim());
+            // containerd kills `delete` after 5 s; whatever clearoci manages by then, the answer goes out.
+            try
+            {
+                var result = await runner.RunAsync(cli.Delete(flags.Id, force: true), cwd: bundle).WaitAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false);
+                if (!result.Ok) Console.Error.WriteLine(result.Stderr.Trim());
+            }
+            catch (Exception e) when (e is TimeoutException or ClearOci.Spec.ClearOciException)
+            {
+                Console.Error.WriteLine($"clearoci delete --force {flags.Id}: {e.Message}");
+            }
             RootfsMounts.Unmount(Path.Combine(bundle, "rootfs"));
             uint pid = uint.MaxValue;
             try { pid = uint.Parse(File.ReadAllText(Path.Combine(bundle, "init.pid")).Trim()); }

@@ -19,6 +19,8 @@ public class CtrTests
         if (_c != null) await _c.DisposeAsync();
     }
 
+    private string Bundle(string id) => Path.Combine(_c.StateDir, "io.containerd.runtime.v2.task", Containerd.Namespace, id);
+
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..6]}";
 
     private Task RunDetachedAsync(string id, params string[] command) => RunDetachedAsync(id, [], command);
@@ -55,6 +57,8 @@ public class CtrTests
         Assert.That(await Tools.PollAsync(() => Task.FromResult(_c.ShimDaemons(id).Count == 0), Deadline), Is.True, "the shim exits after the last Shutdown");
         Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain($"/{id}/rootfs"), "the rootfs is unmounted");
         Assert.That(File.Exists(ClearOci.Shim.ShimNaming.SocketPath(_c.Address, Containerd.Namespace, id)), Is.False, "the socket is removed");
+        Assert.That(await Tools.PollAsync(() => Task.FromResult(!Directory.Exists(Bundle(id))), Deadline), Is.True,
+            "containerd removed the bundle, so the shim's `delete` succeeded");
         Assert.That(await _c.WaitForEventAsync("/tasks/delete", id, Deadline), Is.True);
         Assert.That(_c.TopicsFor(id), Is.EqualTo(new[] { "/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete" }), "events in order");
         Assert.That(_c.EventLines.Any(l => l.Contains("/tasks/exit") && l.Contains($"\"{id}\"") && l.Contains("\"exit_status\":7")), Is.True,
@@ -146,6 +150,26 @@ public class CtrTests
         Assert.That(await _c.WaitForEventAsync("/tasks/resumed", id, Deadline), Is.True);
         Assert.That(_c.TopicsFor(id), Does.Contain("/tasks/paused"));
         await RemoveAsync(id);
+    }
+
+    [Test]
+    public async Task ShimKilled_ContainerdCleansUpWithDelete_AndTheVmGoes()
+    {
+        string id = NewId("dead");
+        await RunDetachedAsync(id, "sleep", "1000");
+        var shim = _c.ShimDaemons(id);
+        Assert.That(shim, Has.Count.EqualTo(1));
+        Assert.That(Tools.FindProcesses("clearoci", "supervise", id), Has.Count.EqualTo(1), "the container's supervisor runs");
+        ClearOci.Native.Libc.kill(shim[0], 9);
+        Assert.That(await _c.WaitForEventAsync("/tasks/exit", id, Deadline), Is.True, "containerd publishes the exit for the lost shim");
+        Assert.That(await Tools.PollAsync(() => Task.FromResult(Tools.FindProcesses("clearoci", "supervise", id).Count == 0), Deadline), Is.True,
+            "`delete` force-deleted the container: its supervisor (and VM) are gone");
+        Assert.That(await Tools.PollAsync(() => Task.FromResult(!File.ReadAllText("/proc/self/mountinfo").Contains($"/{id}/rootfs")), Deadline), Is.True, "rootfs unmounted");
+        Assert.That(await Tools.PollAsync(async () => !(await _c.TasksAsync()).TryGetValue(id, out var t) || t.Status == "STOPPED", Deadline), Is.True,
+            "the task is stopped or gone");
+        await _c.CtrAsync(["task", "rm", id]);
+        var crm = await _c.CtrAsync(["container", "rm", id]);
+        Assert.That(crm.ExitCode, Is.Zero, crm.ToString());
     }
 
     [Test]
