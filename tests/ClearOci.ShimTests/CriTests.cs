@@ -6,20 +6,8 @@ namespace ClearOci.ShimTests;
 /// Host networking: this machine has no CNI plugins.
 /// </summary>
 [TestFixture]
-public class CriTests
+public class CriTests() : ContainerdFixture(cri: true)
 {
-    private Containerd _c = null!;
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-
-    [OneTimeSetUp]
-    public async Task SetUp() => _c = await Containerd.StartAsync(cri: true);
-
-    [OneTimeTearDown]
-    public async Task TearDown()
-    {
-        if (_c != null) await _c.DisposeAsync();
-    }
-
     [Test]
     public async Task PodLifeCycle_RunCreateStartExecStopRemove_OneShimForThePod()
     {

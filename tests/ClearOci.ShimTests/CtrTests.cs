@@ -5,20 +5,8 @@ namespace ClearOci.ShimTests;
 /// runs in a clearoci VM behind containerd-shim-clearoci-v2.
 /// </summary>
 [TestFixture]
-public class CtrTests
+public class CtrTests() : ContainerdFixture(cri: false)
 {
-    private Containerd _c = null!;
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-
-    [OneTimeSetUp]
-    public async Task SetUp() => _c = await Containerd.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task TearDown()
-    {
-        if (_c != null) await _c.DisposeAsync();
-    }
-
     private string Bundle(string id) => Path.Combine(_c.StateDir, "io.containerd.runtime.v2.task", Containerd.Namespace, id);
 
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..6]}";
