@@ -22,10 +22,12 @@ public sealed record ClearOciCommands(string Root, string LogFile, bool Debug = 
         : Verb("create", "--bundle", bundle, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
     public IReadOnlyList<string> Start(string id) => Verb("start", id);
     public IReadOnlyList<string> Kill(string id, uint signal, bool all) => all ? Verb("kill", "--all", id, signal.ToString()) : Verb("kill", id, signal.ToString());
+    /// <summary>An exec'd process, by the name given to `exec --exec-id`.</summary>
+    public IReadOnlyList<string> KillExec(string id, string execId, uint signal) => Verb("kill", "--exec-id", execId, id, signal.ToString());
     public IReadOnlyList<string> Delete(string id, bool force) => force ? Verb("delete", "--force", id) : Verb("delete", id);
-    public IReadOnlyList<string> Exec(string id, string processFile, string pidFile, string? consoleSocket = null) => consoleSocket is null
-        ? Verb("exec", "--detach", "--process", processFile, "--pid-file", pidFile, id)
-        : Verb("exec", "--detach", "--process", processFile, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
+    public IReadOnlyList<string> Exec(string id, string execId, string processFile, string pidFile, string? consoleSocket = null) => consoleSocket is null
+        ? Verb("exec", "--detach", "--exec-id", execId, "--process", processFile, "--pid-file", pidFile, id)
+        : Verb("exec", "--detach", "--exec-id", execId, "--process", processFile, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
     public IReadOnlyList<string> Pause(string id) => Verb("pause", id);
     public IReadOnlyList<string> Resume(string id) => Verb("resume", id);
     public IReadOnlyList<string> Ps(string id) => Verb("ps", "--format", "json", id);

@@ -19,6 +19,8 @@ internal sealed class ShimProcess(string execId, string stdin, string stdout, st
     public DateTimeOffset? ExitedAt { get; set; }
     public ProcessIo? Io { get; set; }
     public string? SpecJson { get; init; }
+    /// <summary>The name clearoci knows an exec by: unique per start, since containerd may reuse an exec id once deleted.</summary>
+    public string ClearOciExecId { get; set; } = "";
     public TaskCompletionSource Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
@@ -230,11 +232,12 @@ internal sealed class TaskService
         if (c.Init.Status != TaskState.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is not running");
         int n = Interlocked.Increment(ref c.NextExec);
         string processFile = Path.Combine(c.Bundle, $"exec-{n}.json"), pidFile = Path.Combine(c.Bundle, $"exec-{n}.pid");
+        p.ClearOciExecId = $"{n}-{p.ExecId}";
         File.WriteAllText(processFile, p.SpecJson);
         var io = ProcessIo.Open(p.Stdin, p.Stdout, p.Stderr, p.Terminal);
         try
         {
-            var result = await _cli.RunAsync(c.Cli.Exec(c.Id, processFile, pidFile, io.ConsoleSocket), stdio: io.Fds, cwd: c.Bundle).ConfigureAwait(false);
+            var result = await _cli.RunAsync(c.Cli.Exec(c.Id, p.ClearOciExecId, processFile, pidFile, io.ConsoleSocket), stdio: io.Fds, cwd: c.Bundle).ConfigureAwait(false);
             io.CloseChildEnds();
             if (!result.Ok) throw Failed("exec", c.Cli, result);
             io.AttachTerminal();
@@ -295,12 +298,9 @@ internal sealed class TaskService
         if (p.ExecId.Length > 0)
         {
             if (p.Status == TaskState.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {p.ExecId} is not running");
-            // The exec's host stand-in is its relay; signalling it ends the relay, not the guest process (docs/KNOWN-GAPS.md).
-            if (Libc.kill((int)p.Pid, (int)r.Signal) < 0)
-                throw Libc.Errno == Libc.ESRCH ? RpcException.NotFound("process already finished") : new RpcException(RpcCode.Unknown, $"kill {p.Pid}: {Libc.StrError(Libc.Errno)}");
-            return [];
         }
-        var result = await _cli.RunAsync(c.Cli.Kill(c.Id, r.Signal, r.All), cwd: c.Bundle).ConfigureAwait(false);
+        // The guest process itself (init or exec); its host stand-in exits with its status.
+        var result = await _cli.RunAsync(p.ExecId.Length > 0 ? c.Cli.KillExec(c.Id, p.ClearOciExecId, r.Signal) : c.Cli.Kill(c.Id, r.Signal, r.All), cwd: c.Bundle).ConfigureAwait(false);
         if (!result.Ok)
         {
             if (p.Status == TaskState.Stopped || p.Exited.Task.IsCompleted) throw RpcException.NotFound("process already finished");

@@ -80,6 +80,16 @@ public class CtrTests() : ContainerdFixture(cri: false)
         Assert.That(_c.TopicsFor(id).Take(5), Is.EqualTo(new[] { "/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/exit" }),
             string.Join('\n', _c.EventLines));
         Assert.That(dup.ExitCode, Is.Zero, "the first exec was deleted, so its id is free again: " + dup);
+
+        // Kill of an exec reaches the guest process, not only its host-side relay.
+        var bg = await _c.CtrAsync(["task", "exec", "-d", "--exec-id", "bg", id, "sleep", "999"], Containerd.RunTimeout);
+        Assert.That(bg.ExitCode, Is.Zero, bg.ToString());
+        var killExec = await _c.CtrAsync(["task", "kill", "--exec-id", "bg", "-s", "SIGKILL", id]);
+        Assert.That(killExec.ExitCode, Is.Zero, killExec.ToString());
+        Assert.That(await _c.WaitForEventAsync("/tasks/exit", "\"id\":\"bg\"", Deadline), Is.True, "the killed exec exits");
+        Assert.That(_c.EventLines.Any(l => l.Contains("\"id\":\"bg\"") && l.Contains("\"exit_status\":137")), Is.True, string.Join('\n', _c.EventLines));
+        var ps = await _c.CtrAsync(["task", "exec", "--exec-id", "ps", id, "ps"], Containerd.RunTimeout);
+        Assert.That(ps.Stdout, Does.Contain("sleep 1000").And.Not.Contain("sleep 999"), "the guest process is gone: " + ps);
         await RemoveAsync(id);
         Assert.That(await _c.WaitForEventAsync("/tasks/delete", id, Deadline), Is.True);
         Assert.That(_c.EventLines.Any(l => l.Contains("/tasks/exit") && l.Contains($"\"container_id\":\"{id}\",\"id\":\"{id}\"") && l.Contains("\"exit_status\":137")), Is.True,
