@@ -14,126 +14,16 @@
 #   environment: CLEAROCI (default out/bin/clearoci), CLEAROCI_ASSETS (default: the assets the
 #     CLI would find, pinned to one version for the whole run), RUNC (/usr/sbin/runc),
 #     CRUN (/usr/bin/crun), BENCH_TIMEOUT (seconds per run, default 120), TMPDIR.
-set -uo pipefail
-export LC_ALL=C
+me=lifecycle.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_parse_args "$@"
+rounds=${bench_n:-5}
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-rounds=5
-markdown=0
-md_file=
-while [ $# -gt 0 ]; do
-    case $1 in
-        -n) rounds=${2:-}; shift 2 || { echo "$0: -n needs a number" >&2; exit 2; } ;;
-        -n*) rounds=${1#-n}; shift ;;
-        --markdown) markdown=1; shift ;;
-        -o) md_file=${2:-}; shift 2 || { echo "$0: -o needs a file" >&2; exit 2; } ;;
-        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-        *) echo "$0: unknown argument $1 (try --help)" >&2; exit 2 ;;
-    esac
-done
-if ! [[ $rounds =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ]; then
-    echo "$0: -n wants a whole number >= 1, got '$rounds'" >&2; exit 2
-fi
-if [ -n "$md_file" ] && ! : >>"$md_file"; then
-    echo "$0: cannot write $md_file" >&2; exit 2
-fi
-
-CLEAROCI=${CLEAROCI:-$repo/out/bin/clearoci}
-RUNC=${RUNC:-/usr/sbin/runc}
-CRUN=${CRUN:-/usr/bin/crun}
-LIMIT=${BENCH_TIMEOUT:-120}
-
-die() { echo "lifecycle.sh: $*" >&2; exit 1; }
-[ -x "$CLEAROCI" ] || die "$CLEAROCI not found: run make build"
-[ -n "${EPOCHREALTIME:-}" ] || die "bash 5 or later is needed (EPOCHREALTIME)"
-command -v timeout >/dev/null || die "timeout (coreutils) not found"
-
-# ---------------------------------------------------------------- cleanup, also on Ctrl-C
-tmp=
-job=
-declare -a made_rt=() made_root=() made_id=()   # every runc/crun container started
-
-# Stops a process tree top-down (so nothing forks behind our back) and prints its pids.
-stop_tree() {
-    local p=$1 c
-    kill -STOP "$p" 2>/dev/null || return 0
-    echo "$p"
-    for c in $(pgrep -P "$p" 2>/dev/null); do stop_tree "$c"; done
-}
-
-# Kills the running measurement and everything it started, by pid, and waits until they are gone.
-kill_job() {
-    [ -n "$job" ] || return 0
-    local pids p
-    pids=$(stop_tree "$job")
-    # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-    wait "$job" 2>/dev/null
-    for p in $pids; do timeout 10 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null; done
-    job=
-}
-
-# Processes that still mention our private directory (a QEMU or virtiofsd orphaned by a killed
-# parent): only ours can, the directory name is unique.
-leftovers() {
-    local f p
-    [ -n "$tmp" ] || return 0
-    for f in /proc/[0-9]*/cmdline; do
-        p=${f#/proc/}; p=${p%/cmdline}
-        [ "$p" = $$ ] && continue
-        if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "$tmp"; then echo "$p"; fi
-    done
-}
-
-cleanup() {
-    local rc=$? i p
-    trap - EXIT INT TERM HUP
-    kill_job
-    for i in "${!made_id[@]}"; do
-        # runc and crun remove a container at the end of `run`; one that was killed stays.
-        [ -d "${made_root[i]}/${made_id[i]}" ] && "${made_rt[i]}" --root "${made_root[i]}" delete --force "${made_id[i]}" >/dev/null 2>&1
-    done
-    for p in $(leftovers); do
-        echo "lifecycle.sh: killing leftover process $p" >&2
-        kill -KILL "$p" 2>/dev/null
-        timeout 10 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null
-    done
-    [ -n "$tmp" ] && rm -rf "$tmp"
-    exit "$rc"
-}
-interrupted() { echo "lifecycle.sh: interrupted, cleaning up" >&2; exit 130; }
-trap cleanup EXIT
-trap interrupted INT TERM HUP
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/clearoci-bench.XXXXXX") || die "mktemp failed"
-
-# ---------------------------------------------------------------- inputs
-# Pin the guest assets to one version for the whole run (a concurrent `make assets` may switch
-# `current`), and give the same files to clearoci and to the floor.
-if [ -z "${CLEAROCI_ASSETS:-}" ]; then
-    CLEAROCI_ASSETS=$(dirname "$CLEAROCI")/../share/clearoci/current
-    [ -f "$CLEAROCI_ASSETS/vmlinux" ] || CLEAROCI_ASSETS=/usr/local/share/clearoci/current
-    [ -f "$CLEAROCI_ASSETS/vmlinux" ] || CLEAROCI_ASSETS=/usr/share/clearoci/current
-fi
-[ -f "$CLEAROCI_ASSETS/vmlinux" ] || die "no guest assets (vmlinux) in $CLEAROCI_ASSETS: run make assets or set CLEAROCI_ASSETS"
-CLEAROCI_ASSETS=$(readlink -f "$CLEAROCI_ASSETS")
-export CLEAROCI_ASSETS
-# Pin the CLI too (a concurrent `make build` rewrites out/bin): run a private copy. It is a
-# single NativeAOT file, and CLEAROCI_ASSETS tells it where the assets are.
-clearoci_sha=$(sha256sum "$CLEAROCI" | cut -c1-12)
-cp "$CLEAROCI" "$tmp/clearoci" || die "cannot copy $CLEAROCI"
-CLEAROCI_BIN=$tmp/clearoci
-asset_version=$(cat "$CLEAROCI_ASSETS/version" 2>/dev/null || basename "$CLEAROCI_ASSETS")
-
+bench_setup_tmp clearoci-bench
+# Pins the assets and the CLI, and gives the same files to clearoci and to the floor.
+bench_pin_assets
 bundle=$tmp/bundle
-"$repo/spec-fixtures/make-busybox-bundle.sh" "$bundle" >/dev/null || die "could not build the busybox bundle"
-python3 - "$bundle/config.json" <<'PY' || die "could not edit the bundle's config.json"
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["args"] = ["true"]
-json.dump(c, open(p, "w"), indent=1)
-PY
+bench_bundle "$bundle" true
 
 # The floor's QEMU argv: from the CLI when it can print it, else built here the same way.
 console=$tmp/floor-console.log
@@ -185,14 +75,8 @@ quote() {
 floor_cmdline=$(quote "${floor_argv[@]}")
 
 # ---------------------------------------------------------------- machine
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-mem_total=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-accel=$("$CLEAROCI_BIN" check 2>/dev/null | sed -n 's/^accelerator:[[:space:]]*//p')
-qemu_version=$(qemu-system-x86_64 --version 2>/dev/null | head -1 | sed 's/^QEMU emulator version //')
-runc_version=$("$RUNC" --version 2>/dev/null | head -1)
+bench_machine
 crun_version=$("$CRUN" --version 2>/dev/null | head -1)
-clearoci_commit=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- measurement
 variants=(clearoci floor runc crun)
@@ -300,16 +184,6 @@ record() {
     esac
 }
 
-# stats "v1 v2 ...": prints "median min max count" (median of an even count: mean of the middle two).
-stats() {
-    printf '%s\n' $1 | awk 'NF { a[n++] = $1 } END {
-        if (n == 0) { print "- - - 0"; exit }
-        for (i = 1; i < n; i++) { x = a[i]; for (j = i - 1; j >= 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
-        m = (n % 2) ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2
-        printf "%.0f %d %d %d\n", m, a[0], a[n - 1], n }'
-}
-median() { stats "$1" | cut -d' ' -f1; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "n/a"; else printf "%.1fx", a / b }'; }
 
 echo "warm-up round (not timed) ..." >&2
 for v in "${variants[@]}"; do

@@ -20,90 +20,26 @@
 #     BENCH_TIMEOUT (seconds per command, default 120), KSM_TIMEOUT (seconds to wait for two
 #     full KSM scans, default 600), SETTLE_TIMEOUT (seconds to wait for PSS to settle, default
 #     180), TMPDIR.
-set -uo pipefail
-export LC_ALL=C
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-count=5
+me=memory.sh
+ksm=/sys/kernel/mm/ksm
+count=
 start_them=1
-markdown=0
-md_file=
-while [ $# -gt 0 ]; do
-    case $1 in
-        -n) count=${2:-}; shift 2 || { echo "$0: -n needs a number" >&2; exit 2; } ;;
-        -n*) count=${1#-n}; shift ;;
-        --created) start_them=0; shift ;;
-        --markdown) markdown=1; shift ;;
-        -o) md_file=${2:-}; shift 2 || { echo "$0: -o needs a file" >&2; exit 2; } ;;
-        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-        *) echo "$0: unknown argument $1 (try --help)" >&2; exit 2 ;;
-    esac
-done
-if ! [[ $count =~ ^[0-9]+$ ]] || [ "$count" -lt 1 ]; then
-    echo "$0: -n wants a whole number >= 1, got '$count'" >&2; exit 2
-fi
-if [ -n "$md_file" ] && ! : >>"$md_file"; then
-    echo "$0: cannot write $md_file" >&2; exit 2
-fi
-
-CLEAROCI=${CLEAROCI:-$repo/out/bin/clearoci}
-RUNC=${RUNC:-/usr/sbin/runc}
-LIMIT=${BENCH_TIMEOUT:-120}
+bench_extra_arg() { case $1 in --created) start_them=0; bench_shift=1 ;; esac; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_parse_args "$@"
+count=${bench_n:-5}
 KSM_LIMIT=${KSM_TIMEOUT:-600}
 SETTLE_LIMIT=${SETTLE_TIMEOUT:-180}
-ksm=/sys/kernel/mm/ksm
-
-die() { echo "memory.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root (both runtimes and the KSM settings need it)"
-[ -x "$CLEAROCI" ] || die "$CLEAROCI not found: run make build"
 [ -x "$RUNC" ] || die "$RUNC not found"
 [ -w "$ksm/run" ] || die "$ksm/run is not writable (no KSM in this kernel?)"
 [ -r /proc/self/smaps_rollup ] || die "/proc/PID/smaps_rollup is missing (kernel older than 4.14?)"
-command -v timeout >/dev/null || die "timeout (coreutils) not found"
 command -v python3 >/dev/null || die "python3 not found"
 
-# ---------------------------------------------------------------- cleanup, also on Ctrl-C
-tmp=
-job=
-declare -a made_rt=() made_root=() made_id=()   # every container this script created
 declare -A ksm_saved=()                        # KSM settings as found; restored at exit
-
-# Stops a process tree top-down (so nothing forks behind our back) and prints its pids.
-stop_tree() {
-    local p=$1 c
-    kill -STOP "$p" 2>/dev/null || return 0
-    echo "$p"
-    for c in $(pgrep -P "$p" 2>/dev/null); do stop_tree "$c"; done
-}
-
-# Kills the running command and everything it started, by pid, and waits until they are gone.
-kill_job() {
-    [ -n "$job" ] || return 0
-    local pids p
-    pids=$(stop_tree "$job")
-    # shellcheck disable=SC2086
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-    wait "$job" 2>/dev/null
-    for p in $pids; do timeout 10 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null; done
-    job=
-}
-
-# Processes that are still ours: their command line names our private directory (a supervisor,
-# QEMU or virtiofsd) or their root is inside it (a runc container's `sleep`).
-leftovers() {
-    local d p r
-    [ -n "$tmp" ] || return 0
-    for d in /proc/[0-9]*; do
-        p=${d#/proc/}
-        [ "$p" = $$ ] && continue
-        r=$(readlink "$d/root" 2>/dev/null) ||:
-        if [[ $r == "$tmp"/* ]] || { tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -qF -- "$tmp"; then echo "$p"; fi
-    done
-}
-
 # Puts run, pages_to_scan and sleep_millisecs back as they were (run first, so ksmd stops
 # before its rate changes back).
-restore_ksm() {
+bench_extra_cleanup() {
     local f
     # Found stopped with nothing merged: unmerge what this run merged (run=2 does it before it
     # returns), so the host's pages are as they were; run=0 alone would leave them merged.
@@ -117,66 +53,17 @@ restore_ksm() {
     done
 }
 
-cleanup() {
-    local rc=$? i p
-    trap - EXIT INT TERM HUP
-    kill_job
-    restore_ksm
-    for i in "${!made_id[@]}"; do
-        [ -d "${made_root[i]}/${made_id[i]}" ] &&
-            timeout -k 5 "$LIMIT" "${made_rt[i]}" --root "${made_root[i]}" delete --force "${made_id[i]}" </dev/null >/dev/null 2>&1
-    done
-    for p in $(leftovers); do
-        echo "memory.sh: killing leftover process $p" >&2
-        kill -KILL "$p" 2>/dev/null
-        timeout 10 tail --pid="$p" -s 0.05 -f /dev/null 2>/dev/null
-    done
-    [ -n "$tmp" ] && rm -rf "$tmp"
-    exit "$rc"
-}
-interrupted() { echo "memory.sh: interrupted, cleaning up" >&2; exit 130; }
-trap cleanup EXIT
-trap interrupted INT TERM HUP
-
 for f in run pages_to_scan sleep_millisecs pages_shared; do
     ksm_saved[$f]=$(cat "$ksm/$f") || die "cannot read $ksm/$f"
 done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/clearoci-memory.XXXXXX") || die "mktemp failed"
-
-# ---------------------------------------------------------------- inputs
-if [ -z "${CLEAROCI_ASSETS:-}" ]; then
-    CLEAROCI_ASSETS=$(dirname "$CLEAROCI")/../share/clearoci/current
-    [ -f "$CLEAROCI_ASSETS/vmlinux" ] || CLEAROCI_ASSETS=/usr/local/share/clearoci/current
-    [ -f "$CLEAROCI_ASSETS/vmlinux" ] || CLEAROCI_ASSETS=/usr/share/clearoci/current
-fi
-[ -f "$CLEAROCI_ASSETS/vmlinux" ] || die "no guest assets (vmlinux) in $CLEAROCI_ASSETS: run make assets or set CLEAROCI_ASSETS"
-CLEAROCI_ASSETS=$(readlink -f "$CLEAROCI_ASSETS")
-export CLEAROCI_ASSETS
-clearoci_sha=$(sha256sum "$CLEAROCI" | cut -c1-12)
-cp "$CLEAROCI" "$tmp/clearoci" || die "cannot copy $CLEAROCI"
-CLEAROCI_BIN=$tmp/clearoci
-asset_version=$(cat "$CLEAROCI_ASSETS/version" 2>/dev/null || basename "$CLEAROCI_ASSETS")
-
+bench_setup_tmp clearoci-memory
+bench_pin_assets
 bundle=$tmp/bundle
-"$repo/spec-fixtures/make-busybox-bundle.sh" "$bundle" >/dev/null || die "could not build the busybox bundle"
-python3 - "$bundle/config.json" <<'PY' || die "could not edit the bundle's config.json"
-import json, sys
-p = sys.argv[1]
-c = json.load(open(p))
-c["process"]["args"] = ["sleep", "100000"]
-c["process"]["terminal"] = False
-json.dump(c, open(p, "w"), indent=1)
-PY
+bench_bundle "$bundle" sleep 100000
 
 # ---------------------------------------------------------------- machine
-cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-mem_total=$(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-accel=$("$CLEAROCI_BIN" check 2>/dev/null | sed -n 's/^accelerator:[[:space:]]*//p')
-qemu_version=$(qemu-system-x86_64 --version 2>/dev/null | head -1 | sed 's/^QEMU emulator version //')
-runc_version=$("$RUNC" --version 2>/dev/null | head -1)
-clearoci_commit=$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)
+bench_machine
 thp="anon $(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null), shmem $(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null)"
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- helpers
 # mem.py snap LIST OUT: for every "runtime id pid" line of LIST, the process tree under pid with
@@ -447,7 +334,7 @@ check_alive
 python3 "$tmp/mem.py" snap "$list" "$tmp/snap-on.json" || die "measurement failed"
 ksm_on_shared=$(ksm_read pages_shared); ksm_on_sharing=$(ksm_read pages_sharing)
 ksm_scanned=$(ksm_read pages_scanned 2>/dev/null || echo n/a)
-restore_ksm
+bench_extra_cleanup
 restore_note="; pages_shared $(ksm_read pages_shared) after restoring (was ${ksm_saved[pages_shared]})"
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 

@@ -63,6 +63,7 @@ internal sealed class AgentService
                 ResizeTerminal m => Container(m.ContainerId).Resize(m.ExecId, m.Rows, m.Cols),
                 GetStats m => new Response { Stats = Container(m.ContainerId).Stats() },
                 UpdateResources m => Container(m.ContainerId).Update(m.ResourcesJson),
+                ConfigureNetwork m => GuestNetwork.Configure(m),
                 Shutdown => BeginShutdown(),
                 _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),
             };

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using ClearOci.Native;
+using ClearOci.Seccomp;
 using ClearOci.Spec;
 
 namespace ClearOci.Agent;
@@ -24,12 +25,18 @@ internal static class ContainerInit
 
     /// <summary>
     /// A pty from the container's own devpts (so `tty` names a node the container can see): the
-    /// slave becomes fds 0-2, the master goes to the agent on fd 6.
+    /// slave becomes fds 0-2 (and, for the container's init, is bound over /dev/console as runc
+    /// does), the master goes to the agent on fd 6.
     /// </summary>
-    private static void OpenTerminal(Process process)
+    private static void OpenTerminal(Process process, bool console)
     {
         var (master, slave) = Pty.OpenIn("/dev/ptmx");
         if (process.ConsoleSize is { } size) Pty.SetSize(master, (ushort)size.Height, (ushort)size.Width);
+        if (console && new FileInfo($"/proc/self/fd/{slave}").LinkTarget is { } pts && Directory.Exists("/dev"))
+        {
+            if (!Path.Exists("/dev/console")) File.WriteAllBytes("/dev/console", []);
+            Libc.Mount(pts, "/dev/console", null, Libc.MS_BIND, null);
+        }
         for (int fd = 0; fd < 3; fd++) Libc.Check(Libc.dup3(slave, fd, 0), "dup3");
         Libc.close(slave);
         FdPassing.Send(ConsoleFd, "/dev/ptmx"u8, [master]);
@@ -41,33 +48,49 @@ internal static class ContainerInit
     {
         try
         {
+            StageLog.Open();
             // fds mapped by posix_spawn arrive without close-on-exec; the sync pipe must close at exec.
             Libc.SetCloexec(SyncFd, true);
             var plan = JsonSerializer.Deserialize(Libc.ReadToEnd(PlanFd), AgentJsonContext.Default.InitPlan)
                 ?? throw ClearOciException.Invalid("empty init plan");
             Libc.close(PlanFd);
             var process = plan.Exec ?? plan.Spec.Process ?? throw ClearOciException.Invalid("config has no process");
+            int lastCap = Privileges.LastCap();
+            var caps = Privileges.Sets.From(process.Capabilities, lastCap);
+            Privileges.SetOomScoreAdj(process.OomScoreAdj);
+            KernelSettings.NoteUnsupportedLabels(process, plan.Spec);
             if (plan.Exec != null)
             {
                 // Own our fs first (threads share it), then enter the container's mount namespace (and root).
                 Libc.Check(Libc.unshare(0x00000200 /* CLONE_FS */), "unshare(CLONE_FS)");
                 Libc.Check(Libc.setns(MountNsFd, Libc.CLONE_NEWNS), "join the container's mount namespace");
                 Libc.close(MountNsFd);
+                if (process.Terminal == true) OpenTerminal(process, console: false);
             }
             else
             {
-                RootFs.Prepare(plan.RootfsPath, plan.Spec);
-                if (!string.IsNullOrEmpty(plan.Spec.Hostname))
-                    Libc.Check(Libc.sethostname(plan.Spec.Hostname, Encoding.UTF8.GetByteCount(plan.Spec.Hostname)), "sethostname");
+                // runc's order: mounts and /dev, pivot, console, read-only root, names, sysctls, protected paths.
+                RootFs.Prepare(plan);
+                if (process.Terminal == true) OpenTerminal(process, console: true);
+                RootFs.MakeRootReadonly(plan.Spec);
+                KernelSettings.SetNames(plan.Spec);
+                KernelSettings.WriteSysctls(plan.Spec.Linux?.Sysctl);
+                RootFs.ProtectPaths(plan.Spec.Linux);
             }
-            if (process.Terminal == true) OpenTerminal(process);
-            var env = process.Env ?? [];
+            // Names are looked up in the container's own /etc/passwd and /etc/group.
+            var credentials = Credentials.Resolve(process.User);
+            var env = credentials.WithHome(process.Env ?? []);
             string cwd = string.IsNullOrEmpty(process.Cwd) ? "/" : process.Cwd;
-            if (Libc.chdir(cwd) < 0) throw Libc.Error($"chdir to cwd (\"{cwd}\") set in config.json failed");
+            // As runc: chdir as root first; a directory only the container's user may enter is tried again after setuid.
+            bool chdirAsUser = false;
+            if (Libc.chdir(cwd) < 0)
+            {
+                if (Libc.Errno != Libc.EACCES) throw Libc.Error($"chdir to cwd (\"{cwd}\") set in config.json failed");
+                chdirAsUser = true;
+            }
             var args = process.Args ?? [];
             string executable = Executable.Resolve(args[0], env);
             if (process.Terminal == true) Pty.BecomeControllingTerminal();
-            Identity.Apply(process.User);
 
             if (plan.Exec is null)
             {
@@ -76,10 +99,13 @@ internal static class ContainerInit
                 if (Libc.Read(StartFd, go) != 1) return 1; // the agent gave up on this container
                 Libc.close(StartFd);
             }
-            // Join the container's cgroup last, so its limits count the container, not this stage.
+            // Join the container's cgroup late, so its limits count the container, not this stage;
+            // a new cgroup namespace is made after that, rooted at the container's own group.
             try { Libc.WriteAll(CgroupFd, "0"u8); }
             catch (ClearOciException e) { throw e.WithContext("join the container's cgroup"); }
             Libc.close(CgroupFd);
+            if (plan.Exec is null && NewCgroupNamespace(plan.Spec))
+                Libc.Check(Libc.unshare(Libc.CLONE_NEWCGROUP), "unshare the cgroup namespace");
             if (plan.ExtraFds.Count > 0)
             {
                 // The sync pipe moves out of the way (still close-on-exec), then each preserved fd takes its number.
@@ -92,6 +118,20 @@ internal static class ContainerInit
                     Libc.close(pair[0]);
                 }
             }
+            // Privileges last, on this thread (the one that execs), in runc's order. A seccomp filter
+            // goes in as runc installs it: without noNewPrivileges before DropBoundingAndKeepCaps (it
+            // needs CAP_SYS_ADMIN then), with it after RaiseFinalSets, just before execve.
+            Privileges.SetRlimits(process.Rlimits);
+            Privileges.SetScheduler(process.Scheduler);
+            Privileges.SetIoPriority(process.IoPriority);
+            Privileges.SetPersonality(plan.Spec.Linux?.Personality);
+            Privileges.SetNoNewPrivileges(process.NoNewPrivileges);
+            if (plan.Seccomp is { } privileged && process.NoNewPrivileges != true) SeccompInstaller.Install(privileged, noNewPrivileges: false);
+            Privileges.DropBoundingAndKeepCaps(caps, lastCap);
+            Privileges.SetIds(credentials, process.User.Umask);
+            if (chdirAsUser && Libc.chdir(cwd) < 0) throw Libc.Error($"chdir to cwd (\"{cwd}\") set in config.json failed");
+            Privileges.RaiseFinalSets(caps, lastCap);
+            if (plan.Seccomp is { } filter && process.NoNewPrivileges == true) SeccompInstaller.Install(filter, noNewPrivileges: true);
             Libc.Execve(executable, args, env);
             throw Libc.Error($"exec: \"{args[0]}\"");
         }
@@ -100,6 +140,32 @@ internal static class ContainerInit
             try { Libc.WriteAll(SyncFd, Encoding.UTF8.GetBytes("E" + e.Message)); } catch { }
             return 127;
         }
+    }
+
+    /// <summary>A cgroup namespace to create (one given by path is the host's business, as the other joins are).</summary>
+    private static bool NewCgroupNamespace(OciSpec spec) =>
+        spec.Linux?.Namespaces?.Any(n => n.Type == "cgroup" && string.IsNullOrEmpty(n.Path)) == true;
+}
+
+/// <summary>The stage's console messages: /dev/kmsg, opened before the pivot (the container's /dev has none).</summary>
+internal static class StageLog
+{
+    private static int _fd = -1;
+
+    /// <summary>Opens the log at a high fd, out of the way of the preserved fds moved in later.</summary>
+    public static void Open()
+    {
+        int fd = Libc.open("/dev/kmsg", Libc.O_WRONLY | Libc.O_CLOEXEC, 0);
+        if (fd < 0) return;
+        _fd = Libc.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 300);
+        Libc.close(fd);
+    }
+
+    public static void Write(string message)
+    {
+        if (_fd < 0) return;
+        try { Libc.WriteAll(_fd, Encoding.UTF8.GetBytes($"<4>clearoci-agent init: {message}\n")); }
+        catch (ClearOciException) { /* a full or closed log must not stop the container */ }
     }
 }
 
@@ -122,18 +188,5 @@ internal static class Executable
             if (File.Exists(candidate)) return candidate;
         }
         throw new ClearOciException(ErrorCode.NotFound, $"exec: \"{name}\": executable file not found in $PATH");
-    }
-}
-
-/// <summary>uid, gid and supplementary groups.</summary>
-internal static unsafe class Identity
-{
-    public static void Apply(User user)
-    {
-        var groups = (user.AdditionalGids ?? []).ToArray();
-        fixed (uint* g = groups) Libc.Check(Libc.setgroups(groups.Length, g), "setgroups");
-        Libc.Check(Libc.setresgid(user.Gid, user.Gid, user.Gid), $"setgid {user.Gid}");
-        Libc.Check(Libc.setresuid(user.Uid, user.Uid, user.Uid), $"setuid {user.Uid}");
-        if (user.Umask is uint mask) Libc.umask((int)mask);
     }
 }

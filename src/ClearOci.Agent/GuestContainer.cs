@@ -17,6 +17,7 @@ internal sealed class GuestContainer : IDisposable
     private Task[] _pumps = [];
     private OciSpec _spec = new();
     private string _rootfs = "";
+    private ClearOci.Seccomp.SeccompFilter? _seccomp;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _execs = new();
 
     public GuestContainer(AgentService agent, string id)
@@ -134,11 +135,13 @@ internal sealed class GuestContainer : IDisposable
     {
         var spec = JsonSerializer.Deserialize(m.ConfigJson, SpecJsonContext.Default.OciSpec)
             ?? throw ClearOciException.Invalid("empty config");
+        // A bad seccomp profile fails the create here, before anything is mounted or spawned.
+        _seccomp = ClearOci.Seccomp.SeccompCompiler.Compile(spec.Linux?.Seccomp);
         string rootfs = Path.Combine(_dir, "rootfs");
         _spec = spec;
         _rootfs = rootfs;
         Libc.MkdirAll(rootfs);
-        Libc.Mount(m.RootfsTag, rootfs, "virtiofs", 0, null);
+        GuestShares.MountRootfs(m, rootfs); // the share, or its root directory
 
         GuestCgroup.Create(Id);
         GuestCgroup.Apply(Id, spec.Linux?.Resources);
@@ -173,7 +176,7 @@ internal sealed class GuestContainer : IDisposable
 
         byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan
         {
-            RootfsPath = rootfs, Spec = spec,
+            RootfsPath = rootfs, Spec = spec, Seccomp = _seccomp, CgroupPath = GuestCgroup.PathOf(Id),
             ExtraFds = extras.Select((x, i) => new[] { ExtraBase + i, x.e.Fd }).ToList(),
         }, AgentJsonContext.Default.InitPlan);
         try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
@@ -223,7 +226,7 @@ internal sealed class GuestContainer : IDisposable
             Libc.close(plan.Read); Libc.close(sync.Write); Libc.close(mnt); Libc.close(procs);
         }
         var exited = _agent.Reaper.Watch(pid);
-        byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = _rootfs, Spec = _spec, Exec = process }, AgentJsonContext.Default.InitPlan);
+        byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = _rootfs, Spec = _spec, Exec = process, Seccomp = _seccomp }, AgentJsonContext.Default.InitPlan);
         try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
         var withMaster = await io.ReceiveMasterAsync();
         string reply = await Task.Run(() => ReadAll(sync.Read));
@@ -330,11 +333,13 @@ internal sealed class GuestContainer : IDisposable
             flags |= ns.Type switch
             {
                 "pid" => Libc.CLONE_NEWPID,
-                "network" => Libc.CLONE_NEWNET,
+                // The guest's own network namespace is the container's: its NICs mirror the
+                // container's namespace on the host (ConfigureNetwork). A fresh one would be empty.
+                "network" => 0,
                 "ipc" => Libc.CLONE_NEWIPC,
                 "uts" => Libc.CLONE_NEWUTS,
                 "mount" => Libc.CLONE_NEWNS,
-                "cgroup" => Libc.CLONE_NEWCGROUP,
+                "cgroup" => 0, // the init stage makes it once it is in the container's group
                 _ => 0,
             };
         }

@@ -17,8 +17,11 @@ internal static class CheckVerb
 
     private static int Run()
     {
-        var host = HostInfo.Probe();
         var problems = new List<string>();
+        Console.WriteLine($"config:       {HostConfig.Source ?? $"built-in defaults (no {HostConfig.DefaultPath})"}");
+        var settings = VmSettings.Load();
+        Console.WriteLine($"vm:           {settings.MemoryMiB} MiB, {settings.Vcpus} vCPU(s) by default (a container's linux.resources can raise them)");
+        var host = HostInfo.Probe();
         Console.WriteLine($"accelerator:  {(host.KvmUsable ? "kvm" : $"tcg (software emulation; {host.KvmError})")}");
         Console.WriteLine($"vhost-vsock:  {(host.VhostVsock ? "yes (agent channel over vsock)" : "no (agent channel over virtio-serial)")}");
         Console.WriteLine($"qemu:         {(host.Qemu is null ? "not found" : $"{host.Qemu} ({QemuVersion(host.Qemu)})")}");
@@ -46,7 +49,7 @@ internal static class CheckVerb
 
     private static int PrintBareArgv()
     {
-        var settings = VmSettings.FromEnvironment();
+        var settings = VmSettings.Load();
         var options = new VmOptions
         {
             Name = "bare", RuntimeDir = "/nonexistent", Assets = GuestAssets.Locate(), Host = HostInfo.Probe(),

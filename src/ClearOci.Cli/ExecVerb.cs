@@ -17,7 +17,7 @@ internal static class ExecVerb
         var console = new Option<string?>("--console-socket") { Description = "unix socket that receives the pty master" };
         var tty = new Option<bool>("--tty", "-t") { Description = "allocate a pseudo-TTY" };
         var env = new Option<string[]>("--env", "-e") { Description = "set an environment variable (KEY=VALUE)", AllowMultipleArgumentsPerToken = false };
-        var user = new Option<string?>("--user", "-u") { Description = "UID[:GID]" };
+        var user = new Option<string?>("--user", "-u") { Description = "USER[:GROUP] (numbers, or names from the container's /etc/passwd and /etc/group)" };
         var cwd = new Option<string?>("--cwd") { Description = "working directory" };
         var readyFd = new Option<int>("--ready-fd") { Hidden = true, DefaultValueFactory = _ => -1 };
         // The name `kill --exec-id` reaches the process by (containerd-shim-clearoci-v2 passes its exec id).
@@ -75,17 +75,24 @@ internal static class ExecVerb
             Args = [.. args],
             Env = [.. template.Env ?? [], .. env],
             Cwd = cwd ?? template.Cwd,
-            User = user is null ? template.User : ParseUser(user),
+            User = user is null ? template.User : ParseUser(user, template.User),
         };
         return SpecJson.Serialize(process);
     }
 
-    private static User ParseUser(string text)
+    /// <summary>
+    /// UID[:GID] in numbers is applied as runc does (the template's gid stays when none is given); a
+    /// name in either part goes to the guest as the username "USER[:GROUP]", resolved there from the
+    /// container's own /etc/passwd and /etc/group.
+    /// </summary>
+    private static User ParseUser(string text, User template)
     {
         var parts = text.Split(':');
-        if (!uint.TryParse(parts[0], out uint uid) || (parts.Length > 1 && !uint.TryParse(parts[1], out _)))
-            throw ClearOciException.Invalid($"--user {text}: expected UID[:GID] (numbers; names are resolved in the guest later)");
-        return new User { Uid = uid, Gid = parts.Length > 1 ? uint.Parse(parts[1]) : 0 };
+        if (parts.Length > 2 || parts.Any(p => p.Length == 0))
+            throw ClearOciException.Invalid($"--user {text}: expected USER[:GROUP]");
+        if (uint.TryParse(parts[0], out uint uid) && (parts.Length == 1 || uint.TryParse(parts[1], out _)))
+            return template with { Uid = uid, Gid = parts.Length > 1 ? uint.Parse(parts[1]) : template.Gid, Username = null };
+        return new User { Username = text, Umask = template.Umask };
     }
 
     private const string TempPrefix = "clearoci-exec-";

@@ -19,6 +19,7 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(UpdateResources), "update")]
 [JsonDerivedType(typeof(ProcessExited), "exited")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
+[JsonDerivedType(typeof(ConfigureNetwork), "network")]
 public abstract record Message
 {
     public long Id { get; init; }
@@ -82,6 +83,12 @@ public sealed record CreateContainer : Message
     public required string ConfigJson { get; init; }
     /// <summary>virtio-fs tag of the share that holds the root filesystem.</summary>
     public required string RootfsTag { get; init; }
+    /// <summary>
+    /// The root filesystem's path inside that share; null: the share itself. With a path, the
+    /// share is mounted at <see cref="ProtocolInfo.ShareMountPoint"/>, and the sources of the
+    /// config's host binds have been rewritten by the runtime to paths under it.
+    /// </summary>
+    public string? RootfsPath { get; init; }
     public required StdioStreams Stdio { get; init; }
     /// <summary>--preserve-fds: more fds of the container process, each relayed as a byte stream both ways.</summary>
     public List<ExtraFd>? ExtraFds { get; init; }
@@ -131,6 +138,37 @@ public sealed record ProcessExited : Message
     public long ExitedNs { get; init; }
 }
 
+/// <summary>
+/// The guest's network, as the container's network namespace on the host has it: each interface
+/// (found in the guest by its MAC) gets its host name, MTU, addresses and routes; lo comes up.
+/// The container uses the guest's own network namespace. Sent once, before the container is created.
+/// </summary>
+public sealed record ConfigureNetwork : Message
+{
+    public List<GuestInterface> Interfaces { get; init; } = [];
+
+    // Value equality over the list's items, as for every other message.
+    public bool Equals(ConfigureNetwork? other) => other is not null && base.Equals(other) && Interfaces.SequenceEqual(other.Interfaces);
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Interfaces.Count);
+}
+
+/// <summary>One NIC. Addresses are CIDR ("10.88.0.5/16", "fd00::5/64").</summary>
+public sealed record GuestInterface
+{
+    public required string Name { get; init; }
+    public required string Mac { get; init; }
+    public int Mtu { get; init; }
+    public List<string> Addresses { get; init; } = [];
+    public List<GuestRoute> Routes { get; init; } = [];
+
+    public bool Equals(GuestInterface? other) => other is not null && Name == other.Name && Mac == other.Mac && Mtu == other.Mtu
+        && Addresses.SequenceEqual(other.Addresses) && Routes.SequenceEqual(other.Routes);
+    public override int GetHashCode() => HashCode.Combine(Name, Mac, Mtu);
+}
+
+/// <summary>A route through the interface: Destination is CIDR or "default"; no Gateway means on-link.</summary>
+public sealed record GuestRoute(string Destination, string? Gateway);
+
 /// <summary>Power the VM off once every stream is flushed.</summary>
 public sealed record Shutdown : Message;
 
@@ -147,4 +185,7 @@ public static class ProtocolInfo
     public const string IoPortName = "org.clearoci.io";
     /// <summary>Kernel argument naming the host's vsock ports: clearoci.vsock=CONTROL,IO.</summary>
     public const string VsockKernelArg = "clearoci.vsock";
+
+    /// <summary>Where the guest mounts the virtio-fs share with tag <paramref name="tag"/>.</summary>
+    public static string ShareMountPoint(string tag) => $"/run/clearoci/shares/{tag}";
 }

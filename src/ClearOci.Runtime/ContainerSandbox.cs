@@ -17,6 +17,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
     private const uint StdinStream = 1, StdoutStream = 2, StderrStream = 3;
     private Task _outputDone = Task.CompletedTask;
     private HostTerminal? _terminal;
+    private NetworkMirror? _network;
     private readonly List<(Stream Input, uint Stream)> _pendingInputs = new();
 
     /// <summary>With a terminal, stdin comes from the host pty, whatever the caller passes.</summary>
@@ -35,47 +36,77 @@ public sealed class ContainerSandbox : IAsyncDisposable
     public VirtualMachine Vm { get; }
     public Task<ProcessExited> Exited { get; }
 
-    /// <summary>Boots a VM for the bundle and prepares the container process in it (not yet running).</summary>
+    /// <summary>
+    /// Boots a VM for the bundle and prepares the container process in it (not yet running).
+    /// <paramref name="netns"/>: an open fd of the container's network namespace on the host, taken
+    /// over (its interfaces are mirrored into the VM); null: the namespace config.json names by path, if any.
+    /// </summary>
     public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default,
-        string? consoleSocket = null, int preserveFds = 0)
+        string? consoleSocket = null, int preserveFds = 0, int? netns = null)
     {
         var (spec, rootfs) = ConfigLoader.Load(bundle);
+        int netnsFd = netns ?? HostNetwork.OpenNamed(spec);
+        NetworkMirror? network = null;
         HostTerminal? terminal = null;
-        if (spec.Process?.Terminal == true && consoleSocket != null)
-        {
-            terminal = HostTerminal.Open(consoleSocket, (ushort)(spec.Process.ConsoleSize?.Height ?? 0), (ushort)(spec.Process.ConsoleSize?.Width ?? 0));
-            stdio = new Stdio(terminal.Input, terminal.Output, terminal.Output);
-        }
-        string configJson = File.ReadAllText(Path.Combine(bundle, ConfigLoader.ConfigFileName));
-        var settings = VmSettings.FromEnvironment();
-        DebugLog.Write("booting the VM");
-        var vm = await VirtualMachine.StartAsync(new VmOptions
-        {
-            Name = id,
-            RuntimeDir = runtimeDir,
-            Assets = GuestAssets.Locate(),
-            Host = HostInfo.Probe(),
-            Shares = [("rootfs", rootfs)],
-            MemoryMiB = settings.MemoryMiB,
-            Vcpus = settings.Vcpus,
-            Root = settings.Root,
-        }, ct).ConfigureAwait(false);
-        DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
-        var sandbox = new ContainerSandbox(id, spec, vm) { _terminal = terminal };
-        terminal?.FollowSize((rows, cols) => vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
+        bool handedOver = false; // to the sandbox, whose DisposeAsync cleans up from then on
         try
         {
-            sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
-            var streams = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
-            var extras = sandbox.RelayPreservedFds(preserveFds);
-            await vm.Agent.RequestAsync(new CreateContainer { ContainerId = id, ConfigJson = configJson, RootfsTag = "rootfs", Stdio = streams, ExtraFds = extras.Count == 0 ? null : extras }, ct).ConfigureAwait(false);
-            foreach (var (input, stream) in sandbox._pendingInputs) _ = sandbox.PumpInputAsync(input, stream);
-            DebugLog.Write("container created");
-            return sandbox;
+            if (spec.Process?.Terminal == true && consoleSocket != null)
+            {
+                terminal = HostTerminal.Open(consoleSocket, (ushort)(spec.Process.ConsoleSize?.Height ?? 0), (ushort)(spec.Process.ConsoleSize?.Width ?? 0));
+                stdio = new Stdio(terminal.Input, terminal.Output, terminal.Output);
+            }
+            var shares = HostShares.Build(File.ReadAllText(Path.Combine(bundle, ConfigLoader.ConfigFileName)), bundle, rootfs);
+            network = netnsFd >= 0 ? NetworkMirror.Create(netnsFd) : null;
+            netnsFd = -1; // the mirror's now
+            var settings = VmSettings.Load();
+            var host = HostInfo.Probe();
+            var size = VmSizing.From(spec.Linux?.Resources, settings, host.Cpus, host.MemoryMiB);
+            DebugLog.Write($"booting the VM ({size.MemoryMiB} MiB, {size.Vcpus} vCPU)");
+            var vm = await VirtualMachine.StartAsync(new VmOptions
+            {
+                Name = id,
+                RuntimeDir = runtimeDir,
+                Assets = GuestAssets.Locate(),
+                Host = host,
+                Shares = [new SharedDirectory(HostShares.Tag, Path.Combine(runtimeDir, "share"), shares.Binds)],
+                Nics = network?.Taps ?? [],
+                MemoryMiB = size.MemoryMiB,
+                Vcpus = size.Vcpus,
+                Root = settings.Root,
+            }, ct).ConfigureAwait(false);
+            // QEMU holds the taps now: ours go, so each tap lives exactly as long as the VM.
+            network?.CloseTaps();
+            DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
+            var sandbox = new ContainerSandbox(id, spec, vm) { _terminal = terminal, _network = network };
+            handedOver = true;
+            terminal?.FollowSize((rows, cols) => vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
+            try
+            {
+                sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
+                await vm.Agent.RequestAsync(new ConfigureNetwork { Interfaces = network?.Interfaces ?? [] }, ct).ConfigureAwait(false);
+                var streams = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
+                var extras = sandbox.RelayPreservedFds(preserveFds);
+                await vm.Agent.RequestAsync(new CreateContainer
+                {
+                    ContainerId = id, ConfigJson = shares.ConfigJson, RootfsTag = HostShares.Tag, RootfsPath = HostShares.RootfsName,
+                    Stdio = streams, ExtraFds = extras.Count == 0 ? null : extras,
+                }, ct).ConfigureAwait(false);
+                foreach (var (input, stream) in sandbox._pendingInputs) _ = sandbox.PumpInputAsync(input, stream);
+                DebugLog.Write("container created");
+                return sandbox;
+            }
+            catch
+            {
+                await sandbox.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
         }
-        catch
+        catch when (!handedOver)
         {
-            await sandbox.DisposeAsync().ConfigureAwait(false);
+            network?.Dispose();
+            if (netnsFd >= 0) Libc.close(netnsFd);
+            terminal?.Dispose();
             throw;
         }
     }
@@ -183,6 +214,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Vm.DisposeAsync().ConfigureAwait(false);
+        _network?.Dispose();
         _terminal?.Dispose();
     }
 }

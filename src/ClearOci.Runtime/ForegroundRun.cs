@@ -22,7 +22,8 @@ public static class ForegroundRun
     {
         ContainerId.Validate(r.Id);
         string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
-        ConfigLoader.Load(bundle); // every config error surfaces before anything is created
+        var (spec, _) = ConfigLoader.Load(bundle); // every config error surfaces before anything is created
+        Seccomp.SeccompCompiler.Compile(spec.Linux?.Seccomp); // the seccomp profile's too (the guest compiles it again to load it)
         using var signals = new SignalForwarding(ct);
         string dir = StateDirectory.Create(r.Root, r.Id);
         try

@@ -46,6 +46,7 @@ public sealed class Lifecycle
         ContainerId.Validate(r.Id);
         string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
         var (spec, _) = ConfigLoader.Load(bundle); // config errors before anything exists
+        Seccomp.SeccompCompiler.Compile(spec.Linux?.Seccomp); // and the profile's (the guest compiles it again to load it)
         if (spec.Process?.Terminal == true && r.ConsoleSocket == null)
             throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
         if (spec.Process?.Terminal != true && r.ConsoleSocket != null)

@@ -39,15 +39,27 @@ public sealed class Supervisor
         Socket listener;
         try
         {
-            HostNetwork.EnterFor(ConfigLoader.Load(bundle).Spec); // before the first await: main thread
-            var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
-            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token, consoleSocket, preserveFds).ConfigureAwait(false);
+            var spec = ConfigLoader.Load(bundle).Spec;
+            int netns = HostNetwork.EnterFor(spec); // before the first await: main thread
             int pid = Environment.ProcessId;
             var record = _store.Update(_id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
-            _hooks = _sandbox.Spec.Hooks;
+            _hooks = spec.Hooks;
             var creating = record.ToOciState(Status.Creating);
-            HookRunner.Run("prestart", _hooks?.Prestart, creating);
-            HookRunner.Run("createRuntime", _hooks?.CreateRuntime, creating);
+            try
+            {
+                // Before the VM boots: docker's prestart hook (libnetwork-setkey) moves the container's
+                // veth into this process's namespace, and the VM mirrors what is there when it boots.
+                HookRunner.Run("prestart", _hooks?.Prestart, creating);
+                HookRunner.Run("createRuntime", _hooks?.CreateRuntime, creating);
+            }
+            catch
+            {
+                if (netns >= 0) Libc.close(netns);
+                throw;
+            }
+            var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
+            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token, consoleSocket, preserveFds,
+                netns: netns).ConfigureAwait(false);
             HookRunner.Run("createContainer", _hooks?.CreateContainer, creating);
             _store.Update(_id, r => r with { Status = Status.Created });
             listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

@@ -4,7 +4,7 @@ namespace ClearOci.Vmm;
 
 /// <summary>
 /// The guest kernel, image and initramfs of one version. Searched, first hit wins:
-/// $CLEAROCI_ASSETS; then, beside the executable, ../share/clearoci/current; then
+/// $CLEAROCI_ASSETS (or "assets" in the configuration file, see <see cref="HostConfig"/>); then, beside the executable, ../share/clearoci/current; then
 /// /usr/local/share/clearoci/current and /usr/share/clearoci/current. A version directory is
 /// switched into place by replacing the <c>current</c> symlink, so running VMs keep their files.
 /// </summary>
@@ -23,7 +23,7 @@ public sealed record GuestAssets(string Directory, string Kernel, string? Image,
     }
 
     public static GuestAssets Locate() =>
-        Locate(Environment.GetEnvironmentVariable(EnvironmentVariable), Path.GetDirectoryName(Environment.ProcessPath));
+        Locate(HostConfig.Get(EnvironmentVariable), Path.GetDirectoryName(Environment.ProcessPath));
 
     public static GuestAssets Locate(string? explicitDir, string? executableDir)
     {

@@ -11,6 +11,9 @@ public sealed record HostInfo
     public string? Qemu { get; init; }
     public string? Virtiofsd { get; init; }
     public string KsmRun { get; init; } = "unavailable";
+    /// <summary>CPUs this process may run on, and the host's RAM: the caps of a VM's size.</summary>
+    public int Cpus { get; init; } = 1;
+    public long MemoryMiB { get; init; } = long.MaxValue;
 
     public const string DefaultVirtiofsd = "/usr/lib/qemu/virtiofsd";
 
@@ -19,7 +22,7 @@ public sealed record HostInfo
 
     public static HostInfo Probe()
     {
-        (bool kvm, string? kvmError) = ProbeKvm(Environment.GetEnvironmentVariable(AccelVariable), File.Exists("/proc/cpuinfo") ? ReadCpuFlags() : "");
+        (bool kvm, string? kvmError) = ProbeKvm(HostConfig.Get(AccelVariable), File.Exists("/proc/cpuinfo") ? ReadCpuFlags() : "");
         return new HostInfo
         {
             KvmUsable = kvm,
@@ -28,6 +31,8 @@ public sealed record HostInfo
             Qemu = FindOnPath("qemu-system-x86_64"),
             Virtiofsd = File.Exists(DefaultVirtiofsd) ? DefaultVirtiofsd : FindOnPath("virtiofsd"),
             KsmRun = ReadTrim("/sys/kernel/mm/ksm/run") switch { "1" => "running", "0" => "stopped", "2" => "unmerging", _ => "unavailable" },
+            Cpus = Environment.ProcessorCount,
+            MemoryMiB = ReadMemTotalMiB() ?? long.MaxValue,
         };
     }
 
@@ -48,6 +53,13 @@ public sealed record HostInfo
         if (!flags.Contains("vmx") && !flags.Contains("svm"))
             return (false, "/dev/kvm exists but the CPU has no vmx/svm (a paravirtual KVM such as kvm-pvm cannot run this guest kernel)");
         return (true, null);
+    }
+
+    private static long? ReadMemTotalMiB()
+    {
+        foreach (var line in File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo") : [])
+            if (line.StartsWith("MemTotal:", StringComparison.Ordinal) && long.TryParse(line[9..].Trim().Split(' ')[0], out long kib)) return kib / 1024;
+        return null;
     }
 
     private static string ReadCpuFlags()

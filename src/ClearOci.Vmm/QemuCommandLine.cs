@@ -23,6 +23,7 @@ public static class QemuCommandLine
         if (c.Bare) return a;
         Channels(c, a);
         Shares(c, a);
+        Nics(c, a);
         a.AddRange(["-chardev", $"socket,id=qmp,fd={c.QmpFd}", "-mon", "chardev=qmp,mode=control"]);
         return a;
     }
@@ -94,6 +95,18 @@ public static class QemuCommandLine
             var (tag, socket) = c.Shares[i];
             a.AddRange(["-chardev", $"socket,id=fs{i},path={socket}"]);
             a.AddRange(["-device", $"{(Mmio(c) ? "vhost-user-fs-device" : "vhost-user-fs-pci")},chardev=fs{i},tag={tag},queue-size=1024"]);
+        }
+    }
+
+    private static void Nics(QemuConfig c, List<string> a)
+    {
+        for (int i = 0; i < c.Nics.Count; i++)
+        {
+            var nic = c.Nics[i];
+            // With fd=, QEMU finds IFF_VNET_HDR on the tap itself (vnet_hdr= is refused): the tap was
+            // opened with it, so checksum and segmentation offloads pass through.
+            a.AddRange(["-netdev", $"tap,id=net{i},fd={nic.Fd}"]);
+            a.AddRange(["-device", $"{(Mmio(c) ? "virtio-net-device" : "virtio-net-pci")},netdev=net{i},mac={nic.Mac}"]);
         }
     }
 

@@ -26,6 +26,8 @@ public sealed record QemuConfig
     public int ControlFd { get; init; } = 3;
     public int IoFd { get; init; } = 4;
     public int QmpFd { get; init; } = 5;
+    /// <summary>virtio-net devices, each backed by a tap fd the runtime opened (in the container's network namespace).</summary>
+    public IReadOnlyList<TapNic> Nics { get; init; } = [];
     /// <summary>When set, the agent channels use vsock instead of virtio-serial ports.</summary>
     public VsockChannel? Vsock { get; init; }
     /// <summary>Where the guest console goes; null discards it.</summary>
@@ -45,3 +47,6 @@ public sealed record QemuConfig
 /// connects to the host's two listening ports, which it learns from the kernel command line.
 /// </summary>
 public sealed record VsockChannel(int VhostFd, uint GuestCid, uint ControlPort, uint IoPort);
+
+/// <summary>A NIC of the VM: QEMU's fd number of an open tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and the guest's MAC.</summary>
+public sealed record TapNic(int Fd, string Mac);

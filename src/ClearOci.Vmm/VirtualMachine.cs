@@ -14,7 +14,9 @@ public sealed record VmOptions
     public required string RuntimeDir { get; init; }
     public required GuestAssets Assets { get; init; }
     public required HostInfo Host { get; init; }
-    public IReadOnlyList<(string Tag, string Directory)> Shares { get; init; } = [];
+    public IReadOnlyList<SharedDirectory> Shares { get; init; } = [];
+    /// <summary>Open tap fds (the caller's, not closed here) and the MACs of their guest NICs.</summary>
+    public IReadOnlyList<(int Fd, string Mac)> Nics { get; init; } = [];
     public int MemoryMiB { get; init; } = 128;
     public int Vcpus { get; init; } = 1;
     public GuestRoot? Root { get; init; }
@@ -80,7 +82,7 @@ public sealed class VirtualMachine : IAsyncDisposable
         var o = Options;
         var plan = PlanQemu(o, [], ConsoleLog); // refuses a bad setup before anything starts
         var shares = new List<(string Tag, string Socket)>();
-        foreach (var (tag, dir) in o.Shares) shares.Add((tag, StartVirtiofsd(tag, dir)));
+        foreach (var share in o.Shares) shares.Add((share.Tag, StartVirtiofsd(share)));
 
         var (qmpHost, qmpGuest) = Libc.SocketPair();
         var fds = new Dictionary<int, int> { [plan.QmpFd] = qmpGuest };
@@ -103,7 +105,9 @@ public sealed class VirtualMachine : IAsyncDisposable
             fds[plan.ControlFd] = ctlGuest;
             fds[plan.IoFd] = ioGuest;
         }
-        var config = plan with { Shares = shares, Vsock = vsock };
+        // The taps stay the caller's: QEMU gets duplicates at fixed numbers after the channels.
+        var nics = o.Nics.Select((n, i) => new TapNic(FirstNicFd + i, n.Mac)).ToList();
+        var config = plan with { Shares = shares, Vsock = vsock, Nics = nics };
         QemuArgv = QemuCommandLine.Build(config);
         int log = Libc.Check(Libc.open(QemuLog, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | 0x400 /* O_APPEND */, 0x1a4), $"open {QemuLog}");
         int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
@@ -116,7 +120,7 @@ public sealed class VirtualMachine : IAsyncDisposable
             {
                 Path = config.QemuBinary,
                 Args = QemuArgv,
-                Fds = new Dictionary<int, int>(fds) { [0] = devnull, [1] = log, [2] = log },
+                Fds = new Dictionary<int, int>(fds.Concat(o.Nics.Select((n, i) => KeyValuePair.Create(FirstNicFd + i, n.Fd)))) { [0] = devnull, [1] = log, [2] = log },
             });
         }
         finally
@@ -150,6 +154,9 @@ public sealed class VirtualMachine : IAsyncDisposable
     }
 
     public QmpClient Qmp { get; private set; } = null!;
+
+    /// <summary>QEMU's fd number of the first tap (past the channel, QMP and vhost-vsock fds).</summary>
+    private const int FirstNicFd = 10;
 
     private async Task<Hello> ConnectAgentAsync(Task<(Stream Control, Stream Io)> channels, CancellationToken ct)
     {
@@ -193,8 +200,9 @@ public sealed class VirtualMachine : IAsyncDisposable
     private static Stream SocketStream(int fd) =>
         new NetworkStream(new Socket(new SafeSocketHandle(fd, true)), ownsSocket: true);
 
-    private string StartVirtiofsd(string tag, string dir)
+    private string StartVirtiofsd(SharedDirectory share)
     {
+        share.PrepareStaging();
         string virtiofsd = Options.Host.Virtiofsd ?? throw new ClearOciException(ErrorCode.Unsupported, "virtiofsd not found (apt-get install qemu-system-x86)");
         // A short path of its own: a unix socket path has 107 bytes at most, and --root can be long.
         // QEMU connects once at start; the path is unlinked when the VM is gone.
@@ -204,16 +212,21 @@ public sealed class VirtualMachine : IAsyncDisposable
         _listeners.Add(listener);
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.Listen(1);
-        string logPath = Path.Combine(Options.RuntimeDir, $"virtiofsd-{tag}.log");
+        string logPath = Path.Combine(Options.RuntimeDir, $"virtiofsd-{share.Tag}.log");
         int log = Libc.Check(Libc.open(logPath, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1a4), $"open {logPath}");
         int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
         try
         {
-            int pid = Spawner.Spawn(new SpawnOptions
+            // The binds and virtiofsd share a mount namespace of their own, which ends with virtiofsd.
+            int pid = NamespaceThread.InPrivateMounts(() =>
             {
-                Path = virtiofsd,
-                Args = VirtiofsdCommandLine.Build(virtiofsd, dir, 3),
-                Fds = new Dictionary<int, int> { [0] = devnull, [1] = log, [2] = log, [3] = (int)listener.Handle },
+                share.MountBinds();
+                return Spawner.Spawn(new SpawnOptions
+                {
+                    Path = virtiofsd,
+                    Args = VirtiofsdCommandLine.Build(virtiofsd, share.Staging, 3),
+                    Fds = new Dictionary<int, int> { [0] = devnull, [1] = log, [2] = log, [3] = (int)listener.Handle },
+                });
             });
             _helpers.Add(pid);
             _helperExits.Add(Reaper.WaitAsync(pid));
@@ -267,6 +280,8 @@ public static class VirtiofsdCommandLine
     public static IReadOnlyList<string> Build(string binary, string sharedDir, int listenFd) =>
     [
         binary, $"--fd={listenFd}", "-o", $"source={sharedDir}", "-o", "cache=auto", "-o", "sandbox=namespace",
+        // Each bind is a host mount: announced, the guest gives it its own st_dev (no inode clashes).
+        "-o", "announce_submounts",
         // 0 keeps the caller's open-file limit: raising it needs CAP_SYS_RESOURCE, which hosts may lack.
         "--rlimit-nofile=0", "--thread-pool-size=0",
     ];

@@ -3,9 +3,10 @@ using ClearOci.Spec;
 namespace ClearOci.Vmm;
 
 /// <summary>
-/// Built-in defaults for every VM, overridable per host by environment variables (no file is
-/// needed): CLEAROCI_MEMORY_MIB, CLEAROCI_VCPUS, CLEAROCI_GUEST_ROOT (image | initramfs),
-/// CLEAROCI_ACCEL (kvm | tcg, see <see cref="HostInfo"/>), CLEAROCI_ASSETS (see <see cref="GuestAssets"/>).
+/// Built-in defaults for every VM, overridable per host by the configuration file or environment
+/// variables (see <see cref="HostConfig"/>; no file is needed): CLEAROCI_MEMORY_MIB, CLEAROCI_VCPUS,
+/// CLEAROCI_GUEST_ROOT (image | initramfs); also CLEAROCI_ACCEL (kvm | tcg, see <see cref="HostInfo"/>)
+/// and CLEAROCI_ASSETS (see <see cref="GuestAssets"/>).
 /// </summary>
 public sealed record VmSettings
 {
@@ -14,7 +15,7 @@ public sealed record VmSettings
     /// <summary>null: the NVDIMM image when the assets have one, else the initramfs.</summary>
     public GuestRoot? Root { get; init; }
 
-    public static VmSettings FromEnvironment() => From(Environment.GetEnvironmentVariable);
+    public static VmSettings Load() => From(HostConfig.Get);
 
     public static VmSettings From(Func<string, string?> env)
     {

@@ -22,7 +22,19 @@ public class ControlChannelTests
             new CreateContainer
             {
                 Id = 1, ContainerId = "c1", ConfigJson = "{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"]}}\n", RootfsTag = "rootfs",
-                Stdio = new StdioStreams { Stdin = 1, Stdout = 2, Stderr = 3 },
+                RootfsPath = "rootfs", Stdio = new StdioStreams { Stdin = 1, Stdout = 2, Stderr = 3 },
+            },
+            new ConfigureNetwork
+            {
+                Id = 11,
+                Interfaces =
+                [
+                    new GuestInterface
+                    {
+                        Name = "eth0", Mac = "02:42:ac:11:00:02", Mtu = 1400, Addresses = ["172.17.0.2/16", "fd00::2/64"],
+                        Routes = [new GuestRoute("198.51.100.0/24", null), new GuestRoute("default", "172.17.0.1")],
+                    },
+                ],
             },
             new StartProcess { Id = 2, ContainerId = "c1", ExecId = "e1" },
             new ExecProcess { Id = 7, ContainerId = "c1", ExecId = "e2", ProcessJson = "{\"args\":[\"true\"],\"cwd\":\"/\"}", Stdio = new StdioStreams { Stdin = 4, Stdout = 5, Stderr = 6 } },

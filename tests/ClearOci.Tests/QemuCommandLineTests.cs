@@ -46,6 +46,8 @@ public class QemuCommandLineTests
         ["q35-tuned"] = Q35Tcg with { Vcpus = 2, MemoryMiB = 512, MemMerge = false, TcgCacheMiB = 0, KernelArgs = ["loglevel=7", "debug"] },
         ["q35-bare-tcg"] = Q35Tcg with { Bare = true, Shares = [] },
         ["q35-vsock-kvm"] = Q35Tcg with { Accel = Accel.Kvm, Vsock = new VsockChannel(VhostFd: 6, GuestCid: 1234, ControlPort: 1024, IoPort: 1025) },
+        ["q35-two-nics"] = Q35Tcg with { Nics = [new TapNic(7, "02:42:ac:11:00:02"), new TapNic(8, "0a:58:0a:58:00:05")] },
+        ["microvm-one-nic"] = MicrovmTcg with { Nics = [new TapNic(7, "02:42:ac:11:00:02")] },
         ["microvm-vsock-tcg"] = MicrovmTcg with { Vsock = new VsockChannel(VhostFd: 6, GuestCid: 1234, ControlPort: 1024, IoPort: 1025) },
     };
 
@@ -96,6 +98,17 @@ public class QemuCommandLineTests
         Assert.That(argv, Does.Contain("-nodefaults").And.Contain("-no-user-config").And.Contain("-nographic").And.Contain("-no-reboot"));
         Assert.That(After(argv, "-kernel"), Is.EqualTo($"{Assets}/vmlinux"));
         Assert.That(After(argv, "-append"), Is.EqualTo(KernelCommandLine.Build(Configs[name])));
+    }
+
+    [Test]
+    public void EachNicIsAVirtioNetOnItsTapFdWithTheGivenMac()
+    {
+        var argv = Argv("q35-two-nics");
+        Assert.That(AllAfter(argv, "-netdev"), Is.EqualTo(new[] { "tap,id=net0,fd=7", "tap,id=net1,fd=8" }));
+        Assert.That(AllAfter(argv, "-device").Where(d => d.StartsWith("virtio-net", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { "virtio-net-pci,netdev=net0,mac=02:42:ac:11:00:02", "virtio-net-pci,netdev=net1,mac=0a:58:0a:58:00:05" }));
+        Assert.That(AllAfter(Argv("microvm-one-nic"), "-device"), Does.Contain("virtio-net-device,netdev=net0,mac=02:42:ac:11:00:02"), "no PCI on microvm");
+        Assert.That(AllAfter(Argv("q35-nvdimm-tcg"), "-netdev"), Is.Empty, "no NIC unless asked: QEMU's default user network never appears");
     }
 
     [TestCase("q35-nvdimm-kvm")]
@@ -291,7 +304,7 @@ public class VirtiofsdCommandLineTests
         Assert.That(VirtiofsdCommandLine.Build("/usr/lib/qemu/virtiofsd", "/bundles/b/rootfs", 3), Is.EqualTo(new[]
         {
             "/usr/lib/qemu/virtiofsd", "--fd=3", "-o", "source=/bundles/b/rootfs", "-o", "cache=auto",
-            "-o", "sandbox=namespace", "--rlimit-nofile=0", "--thread-pool-size=0",
+            "-o", "sandbox=namespace", "-o", "announce_submounts", "--rlimit-nofile=0", "--thread-pool-size=0",
         }));
 
     [Test]

@@ -38,7 +38,8 @@ internal static partial class Cli
     /// </summary>
     /// <param name="whileRunning">Runs once the child started, with its pid and its live stdout.</param>
     public static async Task<CliResult> RunAsync(IReadOnlyList<string> args, byte[]? stdin = null, TimeSpan? timeout = null,
-        Action<int>? started = null, Action? timedOut = null, Func<int, CaptureStream, Task>? whileRunning = null)
+        Action<int>? started = null, Action? timedOut = null, Func<int, CaptureStream, Task>? whileRunning = null,
+        IReadOnlyDictionary<string, string?>? env = null)
     {
         RequireBinary();
         var psi = new ProcessStartInfo(Binary)
@@ -48,6 +49,8 @@ internal static partial class Cli
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("CLEAROCI_KEEP_STATE"); // the tests check that state is removed
         psi.Environment.Remove("CLEAROCI_TRACE");
+        foreach (var (name, value) in env ?? new Dictionary<string, string?>())
+            if (value is null) psi.Environment.Remove(name); else psi.Environment[name] = value;
 
         var clock = Stopwatch.StartNew();
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {Binary}");

@@ -13,6 +13,42 @@ public class CliTests
     }
 
     [Test]
+    public async Task ConfigFile_OverridesTheDefaults_AndTheEnvironmentOverridesTheFile()
+    {
+        string dir = Directory.CreateTempSubdirectory("clearoci-config-").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "config.json");
+            File.WriteAllText(file, """{ "memoryMiB": 200, "vcpus": 2 }""");
+            var env = new Dictionary<string, string?> { ["CLEAROCI_CONFIG"] = file, ["CLEAROCI_MEMORY_MIB"] = null, ["CLEAROCI_VCPUS"] = null };
+            var r = await Cli.RunAsync(["check", "--print-qemu-argv"], env: env);
+            Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
+            var argv = r.StdoutText.Split('\n');
+            Assert.That(argv[Array.IndexOf(argv, "-m") + 1], Does.StartWith("200M"), r.StdoutText);
+            Assert.That(argv[Array.IndexOf(argv, "-smp") + 1], Does.StartWith("2"), r.StdoutText);
+
+            env["CLEAROCI_VCPUS"] = "1";
+            r = await Cli.RunAsync(["check", "--print-qemu-argv"], env: env);
+            argv = r.StdoutText.Split('\n');
+            Assert.That(argv[Array.IndexOf(argv, "-smp") + 1], Does.StartWith("1"), r.StdoutText);
+
+            r = await Cli.RunAsync(["check"], env: env);
+            Assert.That(r.StdoutText, Does.Contain($"config:       {file}"), r.ToString());
+
+            File.WriteAllText(file, """{ "memory": 200 }""");
+            r = await Cli.RunAsync(["check", "--print-qemu-argv"], env: env);
+            Assert.That(r.ExitCode, Is.EqualTo(1), r.ToString());
+            Assert.That(r.StderrText, Does.Contain($"{file}: unknown key \"memory\""), r.ToString());
+
+            env["CLEAROCI_CONFIG"] = Path.Combine(dir, "missing.json");
+            r = await Cli.RunAsync(["check", "--print-qemu-argv"], env: env);
+            Assert.That(r.ExitCode, Is.EqualTo(1), r.ToString());
+            Assert.That(r.StderrText, Does.Contain("missing.json: no such file"), r.ToString());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
     public async Task VersionIsRuncsThreeLines()
     {
         var r = await Cli.RunAsync(["--version"]);
