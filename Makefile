@@ -22,6 +22,7 @@ deps:
 
 build:
 	$(DOTNET) publish src/ClearOci.Cli -c Release -o $(OUT)/bin --nologo -v quiet
+	$(DOTNET) publish src/ClearOci.Shim -c Release -o $(OUT)/bin --nologo -v quiet
 
 agent:
 	$(DOTNET) publish src/ClearOci.Agent -c Release -o $(OUT)/agent --nologo -v quiet
@@ -53,6 +54,7 @@ bench: deps build assets fixtures
 
 install: build assets
 	install -D -m 0755 $(OUT)/bin/clearoci $(DESTDIR)$(PREFIX)/bin/clearoci
+	install -D -m 0755 $(OUT)/bin/containerd-shim-clearoci-v2 $(DESTDIR)$(PREFIX)/bin/containerd-shim-clearoci-v2
 	@set -e; v=$$(cat $(SHARE)/current/version); \
 	src/guest/activate.sh $(DESTDIR)$(PREFIX)/share/clearoci $(SHARE)/current/vmlinux $(SHARE)/current/clearoci.img $(SHARE)/current/initramfs.cpio.gz >/dev/null; \
 	echo "installed clearoci to $(DESTDIR)$(PREFIX)/bin, guest assets $$v to $(DESTDIR)$(PREFIX)/share/clearoci"

@@ -16,7 +16,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 projects=(tests/ClearOci.Spec.Tests tests/ClearOci.Tests)
 case "${1:-}" in
-  "") projects+=(tests/ClearOci.VmTests tests/ClearOci.LifecycleTests) ;;
+  "") projects+=(tests/ClearOci.VmTests tests/ClearOci.LifecycleTests tests/ClearOci.ShimTests) ;;
   --unit) ;;
   -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: $0 [--unit]" >&2; exit 2 ;;

@@ -20,9 +20,11 @@ internal static class ExecVerb
         var user = new Option<string?>("--user", "-u") { Description = "USER[:GROUP] (numbers, or names from the container's /etc/passwd and /etc/group)" };
         var cwd = new Option<string?>("--cwd") { Description = "working directory" };
         var readyFd = new Option<int>("--ready-fd") { Hidden = true, DefaultValueFactory = _ => -1 };
+        // The name `kill --exec-id` reaches the process by (containerd-shim-clearoci-v2 passes its exec id).
+        var execId = new Option<string?>("--exec-id") { Hidden = true };
         var id = new Argument<string>("container-id");
         var args = new Argument<string[]>("command") { Arity = ArgumentArity.ZeroOrMore };
-        var cmd = new Command("exec", "run a process in a running container") { process, detach, pidFile, console, tty, env, user, cwd, readyFd, id, args };
+        var cmd = new Command("exec", "run a process in a running container") { process, detach, pidFile, console, tty, env, user, cwd, readyFd, execId, id, args };
         cmd.TreatUnmatchedTokensAsErrors = false;
         cmd.SetAction((p, ct) => App.Execute(p, () =>
         {
@@ -38,7 +40,7 @@ internal static class ExecVerb
             if (p.GetValue(detach))
             {
                 string path = p.GetValue(process) ?? WriteTemp(json);
-                lifecycle.ExecDetached(containerId, path, p.GetValue(pidFile), Environment.ProcessPath!, App.GlobalArgs(p), p.GetValue(console));
+                lifecycle.ExecDetached(containerId, path, p.GetValue(pidFile), Environment.ProcessPath!, App.GlobalArgs(p), p.GetValue(console), p.GetValue(execId));
                 return Task.FromResult(0);
             }
             int ready = p.GetValue(readyFd);
@@ -50,7 +52,7 @@ internal static class ExecVerb
                     Libc.WriteAll(ready, "R"u8);
                     Libc.close(ready);
                     ready = -1;
-                }, p.GetValue(console)));
+                }, p.GetValue(console), p.GetValue(execId)));
             }
             catch (ClearOciException e) when (ready >= 0)
             {

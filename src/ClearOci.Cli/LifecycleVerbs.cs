@@ -53,10 +53,11 @@ internal static class LifecycleVerbs
         var all = new Option<bool>("--all", "-a") { Description = "send the signal to every process of the container" };
         var id = Id();
         var signal = new Argument<string>("signal") { Description = "number or name; default SIGTERM", DefaultValueFactory = _ => "SIGTERM" };
-        var cmd = new Command("kill", "send a signal to the container's process") { all, id, signal };
+        var execId = new Option<string?>("--exec-id") { Hidden = true, Description = "signal the process `exec --exec-id` started instead" };
+        var cmd = new Command("kill", "send a signal to the container's process") { all, execId, id, signal };
         cmd.SetAction((p, ct) => App.Execute(p, () =>
         {
-            Open(p).Kill(p.GetValue(id)!, SignalNames.Parse(p.GetValue(signal)!));
+            Open(p).Kill(p.GetValue(id)!, SignalNames.Parse(p.GetValue(signal)!), p.GetValue(execId));
             return Task.FromResult(0);
         }));
         return cmd;

@@ -84,11 +84,12 @@ public sealed class Lifecycle
         return r.ToOciState(StateStore.Effective(r));
     }
 
-    public void Kill(string id, int signal)
+    /// <summary>Signals the container's process, or with <paramref name="execId"/> one of its exec'd processes.</summary>
+    public void Kill(string id, int signal, string? execId = null)
     {
         var r = _store.Read(id);
         Transitions.CheckKill(StateStore.Effective(r));
-        Call(id, new SupervisorRequest { Op = "kill", Signal = signal });
+        Call(id, new SupervisorRequest { Op = "kill", Signal = signal, ExecId = execId });
     }
 
     public void Pause(string id)
@@ -108,14 +109,14 @@ public sealed class Lifecycle
     /// stdio and returns its exit code. <paramref name="onStarted"/> runs once it is running
     /// (exec --detach reports readiness there).
     /// </summary>
-    public int Exec(string id, string processJson, Action onStarted, string? consoleSocket = null)
+    public int Exec(string id, string processJson, Action onStarted, string? consoleSocket = null, string? execId = null)
     {
         var r = _store.Read(id);
         var status = StateStore.Effective(r);
         if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, status == Status.Paused ? "cannot exec in a paused container" : "cannot exec in a stopped container");
         ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(processJson), "process.json"); // validated here, with a clear message
         return SupervisorClient.Exec(_store.SocketPath(id),
-            new SupervisorRequest { Op = "exec", ExecId = Guid.NewGuid().ToString("N")[..12], Process = processJson,
+            new SupervisorRequest { Op = "exec", ExecId = execId ?? Guid.NewGuid().ToString("N")[..12], Process = processJson,
                 ConsoleSocket = consoleSocket is null ? null : Path.GetFullPath(consoleSocket) }, onStarted);
     }
 
@@ -123,11 +124,12 @@ public sealed class Lifecycle
     /// exec --detach: a small relay process (this executable again, in its own session) holds
     /// the caller's stdio and exits with the exec'd process's status; its pid goes to the pid file.
     /// </summary>
-    public void ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs, string? consoleSocket = null)
+    public void ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs, string? consoleSocket = null, string? execId = null)
     {
         Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
         string[] console = consoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(consoleSocket)];
-        int pid = SpawnDetached(self, ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", .. console, id],
+        string[] named = execId is null ? [] : ["--exec-id", execId];
+        int pid = SpawnDetached(self, ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", .. console, .. named, id],
             "the exec relay exited before the process started", 0);
         if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
     }

@@ -185,7 +185,8 @@ public sealed class Supervisor
                 case "kill":
                     Transitions.CheckKill(status);
                     if (status == Status.Paused && request.Signal == 9) await _sandbox.ResumeAsync().ConfigureAwait(false);
-                    await _sandbox.SignalAsync(request.Signal).ConfigureAwait(false);
+                    if (request.ExecId is { } execId) await _sandbox.Vm.Agent.RequestAsync(new ClearOci.Protocol.SignalProcess { ContainerId = _id, ExecId = execId, Signal = request.Signal }).ConfigureAwait(false);
+                    else await _sandbox.SignalAsync(request.Signal).ConfigureAwait(false);
                     break;
                 case "pause":
                     Transitions.CheckPause(status);
