@@ -12,7 +12,7 @@
 #
 #   DIR/docker  ARGS   the docker 20.10 client on DIR/docker.sock
 #   DIR/podman  ARGS   podman with private --root/--runroot/--tmpdir and DIR/podman/containers.conf
-#   DIR/ctr     ARGS   ctr on the private containerd
+#   DIR/ctr     ARGS   ctr on the private containerd (in the namespaces: its fifos are in /run)
 #   DIR/ns      CMD    runs CMD in the namespaces (e.g. `DIR/ns busybox wget -qO- 127.0.0.1:8080`)
 #
 # and imports the image `clearoci-test/busybox` (from busybox-static: no registry needed) into
@@ -108,7 +108,7 @@ DOCKER_HOST=unix://$dir/docker.sock exec /usr/bin/docker "\$@"
 EOF
     cat >"$dir/ctr" <<EOF
 #!/bin/sh
-exec ctr --address $dir/c/containerd.sock "\$@"
+exec $enter ctr --address $dir/c/containerd.sock "\$@"
 EOF
     cat >"$dir/podman" <<EOF
 #!/bin/sh
