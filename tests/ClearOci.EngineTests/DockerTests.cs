@@ -60,7 +60,7 @@ public sealed class DockerNetworkTests : EngineScenarios
     protected override string[] RunRunc => ["run", "--runtime", "runc"];
 
     /// <summary>`-p 127.0.0.1:18080:80` of busybox httpd answers an HTTP request from the host side (the engines' netns).</summary>
-    [Test]
+    [Test, KnownBug(Gaps.PublishedPort)]
     public async Task PublishedPort_HttpdAnswersFromHost()
     {
         string name = NewName();
@@ -69,7 +69,7 @@ public sealed class DockerNetworkTests : EngineScenarios
     }
 
     /// <summary>`--network none`: the same interfaces as with runc (only `lo`), and `lo` is up.</summary>
-    [Test]
+    [Test, KnownBug(Gaps.LoopbackDown)]
     public async Task NetworkNone_OnlyLoopback()
     {
         const string script = "ip -o link | cut -d: -f2 | tr -d ' ' | sort | tr '\\n' ' '; echo; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo lo-answers";
@@ -80,7 +80,7 @@ public sealed class DockerNetworkTests : EngineScenarios
     }
 
     /// <summary>Two containers on one user-defined network: the client reaches the server by its name.</summary>
-    [Test]
+    [Test, KnownBug(Gaps.NetworkByName)]
     public async Task UserDefinedNetwork_ContainersReachEachOtherByName()
     {
         string net = NewName("net");

@@ -242,9 +242,15 @@ public abstract class EngineScenarios
     /// <summary>Polls an HTTP GET from inside the engines' network namespace until it answers <paramref name="text"/>.</summary>
     protected Task<CliResult> WaitForHttpAsync(string url, string text) =>
         // python3, not busybox wget: the static busybox's wget crashes on the host (its resolver).
-        Poll.UntilAsync(() => Env.InNamespaces("python3", "-c", "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())", url),
+        Poll.UntilAsync(() => Env.InNamespaces("python3", "-c", HttpGet, url),
             r => r.ExitCode == 0 && r.Stdout.Contains(text),
             TimeSpan.FromSeconds(60), $"GET {url} answers \"{text}\"");
+
+    private const string HttpGet = """
+        import sys, urllib.request
+        try: print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())
+        except Exception as e: sys.exit(f"GET failed: {e!r}")
+        """;
 
     protected const string Httpd = "mkdir -p /www && echo hello-from-httpd > /www/index.html && exec httpd -f -p 80 -h /www";
 }
