@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the test projects and ends with one line that CI reads: "N passed, N failed, N skipped".
 #
-#   tests/run-tests.sh           spec + unit + VM integration tests (the VM tests need
-#                                `make build assets`: out/bin/clearoci and the guest assets)
+#   tests/run-tests.sh           spec + unit + VM integration tests, then docker and podman
+#                                with ClearOci (the VM tests need `make build assets`:
+#                                out/bin/clearoci and the guest assets; the engine tests also
+#                                docker.io, containerd and podman from `make deps`)
 #   tests/run-tests.sh --unit    only the projects that start no VM
 #
 # Builds ClearOci.sln (Debug) once, then runs `dotnet test --no-build` per project with a TRX
@@ -16,9 +18,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 projects=(tests/ClearOci.Spec.Tests tests/ClearOci.Tests)
 case "${1:-}" in
-  "") projects+=(tests/ClearOci.VmTests tests/ClearOci.LifecycleTests tests/ClearOci.ShimTests) ;;
+  "") projects+=(tests/ClearOci.VmTests tests/ClearOci.LifecycleTests tests/ClearOci.ShimTests tests/ClearOci.EngineTests) ;;
   --unit) ;;
-  -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: $0 [--unit]" >&2; exit 2 ;;
 esac
 
@@ -40,7 +42,7 @@ for project in "${projects[@]}"; do
   names+=("$name")
   verbosity=minimal
   extra=()
-  if [ "$name" = ClearOci.VmTests ]; then
+  if [ "$name" = ClearOci.VmTests ] || [ "$name" = ClearOci.EngineTests ]; then
     # One line per test with its time; a stuck test host is ended (each run has its own 120 s limit).
     verbosity=normal
     extra=(--blame-hang --blame-hang-timeout 15m --blame-hang-dump-type none)

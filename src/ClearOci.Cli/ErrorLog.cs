@@ -51,7 +51,9 @@ public static class ErrorLog
         if (format == "json")
         {
             var buffer = new ArrayBufferWriter<byte>();
-            using (var w = new Utf8JsonWriter(buffer))
+            // Relaxed: the default encoder writes '+' as \u002B, and Go's time.Time parses the raw
+            // bytes of "time" (docker then says "unable to retrieve OCI runtime error").
+            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
             {
                 w.WriteStartObject();
                 w.WriteString("level", level);

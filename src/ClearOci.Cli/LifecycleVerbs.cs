@@ -185,30 +185,3 @@ internal static class EventsVerb
         throw ClearOci.Spec.ClearOciException.Invalid($"--interval {text}: expected a duration such as 5s or 500ms");
     }
 }
-
-/// <summary>`update --resources -|FILE ID`: new linux.resources, applied live in the guest.</summary>
-internal static class UpdateVerb
-{
-    public static Command Build()
-    {
-        var resources = new Option<string?>("--resources", "-r") { Description = "path to a resources JSON file, or - for stdin" };
-        var id = new Argument<string>("container-id");
-        var cmd = new Command("update", "update the container's resource limits") { resources, id };
-        cmd.SetAction((p, ct) => App.Execute(p, () =>
-        {
-            string source = p.GetValue(resources) ?? throw ClearOci.Spec.ClearOciException.Invalid("update needs --resources FILE (or - for stdin); runc's single-value flags are not supported");
-            byte[] json;
-            if (source == "-")
-            {
-                using var stdin = Console.OpenStandardInput();
-                using var ms = new MemoryStream();
-                stdin.CopyTo(ms);
-                json = ms.ToArray();
-            }
-            else json = ClearOci.Spec.ConfigLoader.ReadFile(source);
-            LifecycleVerbs.Open(p).Update(p.GetValue(id)!, json, source == "-" ? "stdin" : source);
-            return Task.FromResult(0);
-        }));
-        return cmd;
-    }
-}

@@ -61,7 +61,8 @@ public sealed class Lifecycle
             string[] console = r.ConsoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(r.ConsoleSocket)];
             int ready = 3 + r.PreserveFds; // the preserved fds keep their numbers in the supervisor
             int pid = SpawnDetached(r.Self, ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", ready.ToString(),
-                "--preserve-fds", r.PreserveFds.ToString(), .. console, r.Id], "the supervisor exited while creating the container", r.PreserveFds);
+                "--preserve-fds", r.PreserveFds.ToString(), .. console, r.Id], "the supervisor exited while creating the container", r.PreserveFds,
+                nullStdio: r.ConsoleSocket != null);
             if (r.PidFile != null) AtomicFile.Write(Path.GetFullPath(r.PidFile), Encoding.ASCII.GetBytes(pid.ToString()));
         }
         catch
@@ -130,7 +131,7 @@ public sealed class Lifecycle
         string[] console = consoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(consoleSocket)];
         string[] named = execId is null ? [] : ["--exec-id", execId];
         int pid = SpawnDetached(self, ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", .. console, .. named, id],
-            "the exec relay exited before the process started", 0);
+            "the exec relay exited before the process started", 0, nullStdio: consoleSocket != null);
         if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
     }
 
@@ -236,23 +237,31 @@ public sealed class Lifecycle
     /// <summary>
     /// Starts this executable again in its own session with the caller's fds 0-2 (and the
     /// preserved ones after them) and a ready pipe as the next fd, and waits for its word: 'R', or 'E' and a message (then it has exited or will).
+    /// With <paramref name="nullStdio"/> (a terminal: the process's stdio is the pty) fds 0-2 are
+    /// /dev/null instead: containerd's shim reads a tty create's output pipe to its end, which
+    /// would never come while the detached process held it (runc's behaviour too).
     /// </summary>
-    private static int SpawnDetached(string self, string[] args, string diedWithoutWord, int preserveFds)
+    private static int SpawnDetached(string self, string[] args, string diedWithoutWord, int preserveFds, bool nullStdio = false)
     {
         var (readyRead, readyWrite) = Libc.Pipe();
+        int devNull = -1;
         int pid;
         try
         {
-            pid = Spawner.Spawn(new SpawnOptions
+            var fds = Enumerable.Range(0, 3 + preserveFds).ToDictionary(fd => fd, fd => fd);
+            if (nullStdio)
             {
-                Path = self,
-                Args = args,
-                Fds = Enumerable.Range(0, 3 + preserveFds).ToDictionary(fd => fd, fd => fd).Append(new(3 + preserveFds, readyWrite)).ToDictionary(),
-                NewSession = true,
-                WorkingDirectory = "/",
-            });
+                devNull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
+                for (int fd = 0; fd < 3; fd++) fds[fd] = devNull;
+            }
+            fds[3 + preserveFds] = readyWrite;
+            pid = Spawner.Spawn(new SpawnOptions { Path = self, Args = args, Fds = fds, NewSession = true, WorkingDirectory = "/" });
         }
-        finally { Libc.close(readyWrite); }
+        finally
+        {
+            Libc.close(readyWrite);
+            if (devNull >= 0) Libc.close(devNull);
+        }
         string reply;
         try { reply = Encoding.UTF8.GetString(Libc.ReadToEnd(readyRead)); }
         finally { Libc.close(readyRead); }

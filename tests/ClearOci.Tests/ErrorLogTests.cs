@@ -23,6 +23,7 @@ public class ErrorLogTests
         Assert.That(doc.RootElement.GetProperty("msg").GetString(), Is.EqualTo(Tricky), "quotes, backslashes and control characters escaped and decodable");
         Assert.That(doc.RootElement.GetProperty("time").GetString(), Is.EqualTo(Stamp));
         Assert.That(DateTimeOffset.Parse(Stamp), Is.EqualTo(When));
+        Assert.That(line, Does.Contain($"\"time\":\"{Stamp}\""), "the time unescaped: Go's time.Time (containerd's shim) parses its raw bytes");
     }
 
     [TestCase("text")]

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Engine timings, ClearOci against runc, side by side in one run, on a private dockerd +
+# containerd and podman (tests/ClearOci.EngineTests/engine-env.sh: own network and mount
+# namespaces, nothing global changes):
+#   docker-clearoci   docker run --rm --runtime clearoci busybox true
+#   docker-runc       docker run --rm --runtime runc busybox true
+#   podman-clearoci   podman run --rm busybox true          (ClearOci is its configured default)
+#   podman-runc       podman run --rm --runtime runc busybox true
+#   ctr-clearoci      ctr run --rm --runc-binary CLEAROCI busybox ID true
+#   ctr-runc          ctr run --rm busybox ID true
+# Every round runs each variant once, in a rotating order, so machine load hits all of them
+# alike; one untimed warm-up round comes first. Reports medians, min/max and ClearOci/runc ratios.
+#
+#   usage: benchmarks/engines.sh [-n N] [-o FILE]
+#     -n N      timed rounds (default 5, at least 1)
+#     -o FILE   also write the report (a markdown block) to FILE
+#   environment: CLEAROCI (default out/bin/clearoci), BENCH_TIMEOUT (seconds per run, default 180)
+set -uo pipefail
+export LC_ALL=C
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+rounds=5
+md_file=
+while [ $# -gt 0 ]; do
+    case $1 in
+        -n) rounds=${2:-}; shift 2 || { echo "$0: -n needs a number" >&2; exit 2; } ;;
+        -o) md_file=${2:-}; shift 2 || { echo "$0: -o needs a file" >&2; exit 2; } ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+        *) echo "$0: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+if ! [[ $rounds =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ]; then
+    echo "$0: -n wants a whole number >= 1, got '$rounds'" >&2; exit 2
+fi
+clearoci=$(realpath "${CLEAROCI:-$repo/out/bin/clearoci}")
+[ -x "$clearoci" ] || { echo "$0: $clearoci not found (make build assets)" >&2; exit 1; }
+limit=${BENCH_TIMEOUT:-180}
+env_sh=$repo/tests/ClearOci.EngineTests/engine-env.sh
+dir=$(mktemp -d /tmp/coe-bench-XXXXXX)
+trap 'bash "$env_sh" down "$dir" >/dev/null 2>&1' EXIT
+bash "$env_sh" up "$dir" "$clearoci" >/dev/null || { echo "$0: engine set-up failed (see $dir/*.log)" >&2; exit 1; }
+"$dir/docker" save clearoci-test/busybox:latest -o "$dir/busybox.tar"
+"$dir/ctr" images import --base-name docker.io/clearoci-test/busybox "$dir/busybox.tar" >/dev/null
+rm -f "$dir/busybox.tar"
+
+variants=(docker-clearoci docker-runc podman-clearoci podman-runc ctr-clearoci ctr-runc)
+command_of() { # command_of NAME ID: sets cmd to the variant's argv
+    local img=clearoci-test/busybox
+    case $1 in
+        docker-clearoci) cmd=("$dir/docker" run --rm --runtime clearoci "$img" true) ;;
+        docker-runc) cmd=("$dir/docker" run --rm --runtime runc "$img" true) ;;
+        podman-clearoci) cmd=("$dir/podman" run --rm "$img" true) ;;
+        podman-runc) cmd=("$dir/podman" run --rm --runtime runc "$img" true) ;;
+        ctr-clearoci) cmd=("$dir/ctr" run --rm --runc-binary "$clearoci" "docker.io/$img:latest" "$2" true) ;;
+        ctr-runc) cmd=("$dir/ctr" run --rm "docker.io/$img:latest" "$2" true) ;;
+    esac
+}
+
+declare -A times
+load_start=$(cut -d' ' -f1 /proc/loadavg)
+for ((round = 0; round <= rounds; round++)); do
+    for ((i = 0; i < ${#variants[@]}; i++)); do
+        v=${variants[$(((i + round) % ${#variants[@]}))]}
+        command_of "$v" "bench-$round-$i"
+        start=$(date +%s%N)
+        if ! timeout -k 5 "$limit" "${cmd[@]}" </dev/null >"$dir/last.out" 2>&1; then
+            echo "$0: $v failed in round $round: $(tail -3 "$dir/last.out")" >&2; exit 1
+        fi
+        ms=$((($(date +%s%N) - start) / 1000000))
+        [ "$round" -eq 0 ] || times[$v]+="$ms "
+    done
+    if [ "$round" -eq 0 ]; then echo "warm-up done" >&2; else echo "round $round/$rounds done" >&2; fi
+done
+load_end=$(cut -d' ' -f1 /proc/loadavg)
+
+stats() { # stats "ms ms ...": median min max
+    tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%d %d %d", m, a[1], a[NR] }'
+}
+report() {
+    echo "Engines: \`run --rm busybox true\`, $rounds rounds ($(date -u +%Y-%m-%d); load average $load_start at start, $load_end at end)"
+    echo
+    echo "| engine | ClearOci median (min-max) ms | runc median (min-max) ms | ratio |"
+    echo "|---|---|---|---|"
+    for e in docker podman ctr; do
+        read -r cm cmin cmax < <(stats "${times[$e-clearoci]}")
+        read -r rm rmin rmax < <(stats "${times[$e-runc]}")
+        ratio=$(awk -v a="$cm" -v b="$rm" 'BEGIN { printf "%.1f", a / b }')
+        echo "| $e | $cm ($cmin-$cmax) | $rm ($rmin-$rmax) | $ratio |"
+    done
+}
+report
+if [ -n "$md_file" ]; then report >"$md_file"; fi
