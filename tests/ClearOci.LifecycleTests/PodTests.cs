@@ -120,4 +120,45 @@ public sealed class PodTests : LifecycleFixture
         var exec = await Oci("exec", sandbox.Id, "true");
         Assert.That(exec.ExitCode, Is.EqualTo(0), exec.ToString());
     }
+
+    [Test]
+    public async Task PodContainer_MissingBindSource_FailsAndLeavesThePodAlone()
+    {
+        string sandboxId = NewId("sb"), appId = NewId("app");
+        Annotate(Bundle, "sandbox", sandboxId);
+        SetArgs("sh", "-c", "echo sandbox-up; exec sleep 1000");
+        string app = await MakeBundleAsync("app");
+        Annotate(app, "container", sandboxId);
+        string missing = Path.Combine(WorkDir, "no-such-dir");
+        EditConfig(c => c["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/vol", ["type"] = "bind", ["source"] = missing, ["options"] = new JsonArray("rbind"),
+        }), app);
+        var sandbox = await CreateAsync(sandboxId);
+        Assert.That((await Oci("start", sandboxId)).ExitCode, Is.EqualTo(0));
+        await WaitForOutputAsync(sandbox, "sandbox-up");
+
+        var failed = await CreateAsync(appId, app, expectSuccess: false);
+        AssertFails(failed.Result, $"bind mount source {missing} does not exist");
+        Assert.That(Directory.Exists(Path.Combine(StateRoot, appId)), Is.False, "nothing left of the failed container");
+        Assert.That(Directory.EnumerateFileSystemEntries(Path.Combine(StateRoot, sandboxId, "share")).Select(Path.GetFileName),
+            Is.EqualTo(new[] { "rootfs" }), "nothing left in the pod's share");
+        Assert.That(await StatusAsync(sandboxId), Is.EqualTo("running"));
+        Assert.That(Qemus(), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task PodContainer_RelayKilled_TheContainerIsKilled()
+    {
+        var (sandbox, app, _) = await StartPodAsync();
+
+        Native.Kill(app.Pid, 9);
+        Assert.That(ReapExit(app), Is.EqualTo(new WaitResult(false, 0, 9)), "the relay was SIGKILLed");
+        Assert.That(await WaitForStatusAsync(app.Id, "stopped"), Is.EqualTo("stopped"));
+        // The supervisor takes the app's binds out of the share only once the guest reported its exit.
+        await Poll.UntilAsync(() => Directory.EnumerateFileSystemEntries(Path.Combine(StateRoot, sandbox.Id, "share")).Count(), n => n == 1,
+            StatusDeadline, "the app's entries leave the share");
+        Assert.That(await StatusAsync(sandbox.Id), Is.EqualTo("running"));
+        Assert.That((await Oci("delete", app.Id)).ExitCode, Is.EqualTo(0));
+    }
 }
