@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace ClearOci.LifecycleTests;
@@ -19,15 +18,10 @@ public sealed class PodTests : LifecycleFixture
             ["io.kubernetes.cri.sandbox-id"] = sandboxId,
         }, bundle);
 
-    private async Task<string> MakeBundleAsync(string name)
+    private async Task<string> MakeAppBundleAsync(string name)
     {
         string bundle = Path.Combine(WorkDir, name);
-        var psi = new ProcessStartInfo("bash", [Repo.BundleScript, bundle]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        await p.StandardOutput.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.That(p.ExitCode, Is.EqualTo(0), $"make-busybox-bundle.sh failed: {await err}");
+        await MakeBundleAsync(bundle);
         return bundle;
     }
 
@@ -39,7 +33,7 @@ public sealed class PodTests : LifecycleFixture
         string sandboxId = NewId("sb"), appId = NewId("app");
         Annotate(Bundle, "sandbox", sandboxId);
         SetArgs("sh", "-c", $"cat {BootId}; echo sandbox-up; exec sleep 1000");
-        string app = await MakeBundleAsync("app");
+        string app = await MakeAppBundleAsync("app");
         string volume = Path.Combine(WorkDir, "volume");
         Directory.CreateDirectory(volume);
         Annotate(app, "container", sandboxId);
@@ -127,7 +121,7 @@ public sealed class PodTests : LifecycleFixture
         string sandboxId = NewId("sb"), appId = NewId("app");
         Annotate(Bundle, "sandbox", sandboxId);
         SetArgs("sh", "-c", "echo sandbox-up; exec sleep 1000");
-        string app = await MakeBundleAsync("app");
+        string app = await MakeAppBundleAsync("app");
         Annotate(app, "container", sandboxId);
         string missing = Path.Combine(WorkDir, "no-such-dir");
         EditConfig(c => c["mounts"]!.AsArray().Add(new JsonObject
