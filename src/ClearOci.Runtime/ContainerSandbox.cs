@@ -12,7 +12,7 @@ public sealed record Stdio(Stream? Input, Stream Output, Stream Error);
 /// One container in its own VM: boot and create, start, signal, pause, wait, power off. Shared
 /// by `run` (in the caller's process) and the per-VM supervisor (behind `create`).
 /// </summary>
-public sealed class ContainerSandbox : IAsyncDisposable
+public sealed partial class ContainerSandbox : IAsyncDisposable
 {
     private const uint StdinStream = 1, StdoutStream = 2, StderrStream = 3;
     private Task _outputDone = Task.CompletedTask;
@@ -139,10 +139,12 @@ public sealed class ContainerSandbox : IAsyncDisposable
     {
         await Vm.Agent.RequestAsync(new StartProcess { ContainerId = Id }, ct).ConfigureAwait(false);
         DebugLog.Write("container started");
-        _ = PumpInputAsync(_terminal?.Input ?? input, StdinStream);
+        _ = PumpInputAsync(_terminal?.Input ?? input, _stdinStream);
     }
 
-    private int _nextStream = 10;
+    /// <summary>Stream ids of the VM's io channel: unique in this process, so also among a pod's containers.</summary>
+    private static int _nextStream = 10;
+    private uint _stdinStream = StdinStream;
 
     /// <summary>Runs another process in the container; returns its exit code once it ended and its output drained.</summary>
     public async Task<int> ExecAsync(string execId, string processJson, Stream? input, Stream output, Stream error, Action onStarted, string? consoleSocket = null)
@@ -190,6 +192,8 @@ public sealed class ContainerSandbox : IAsyncDisposable
         var result = await Exited.ConfigureAwait(false);
         DebugLog.Write($"container exited with status {result.Status}");
         await Task.WhenAny(_outputDone, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        if (_pod != null) return result.Status; // a pod's later container: the VM is the first one's
+        if (BeforePowerOff != null) await BeforePowerOff().ConfigureAwait(false);
         await Vm.ShutdownAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         DebugLog.Write("VM powered off");
         return result.Status;
@@ -213,6 +217,12 @@ public sealed class ContainerSandbox : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_pod != null)
+        {
+            LeavePod();
+            _terminal?.Dispose();
+            return;
+        }
         await Vm.DisposeAsync().ConfigureAwait(false);
         _network?.Dispose();
         _terminal?.Dispose();

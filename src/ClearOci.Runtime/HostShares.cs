@@ -20,8 +20,11 @@ public static class HostShares
 
     public sealed record Plan(string ConfigJson, IReadOnlyList<HostBind> Binds);
 
-    /// <summary>Rewrites the host binds of <paramref name="configJson"/> and lists what the share must hold (pure).</summary>
-    public static Plan Build(string configJson, string bundle, string rootfs)
+    /// <summary>
+    /// Rewrites the host binds of <paramref name="configJson"/> and lists what the share must hold (pure).
+    /// <paramref name="under"/>: the entries live in that subdirectory of the share (a pod's later containers).
+    /// </summary>
+    public static Plan Build(string configJson, string bundle, string rootfs, string? under = null)
     {
         var config = JsonNode.Parse(configJson)?.AsObject() ?? throw Spec.ClearOciException.Invalid("empty config");
         var binds = new List<HostBind> { new(rootfs, RootfsName, Recursive: true, ReadOnly: false) };
@@ -38,7 +41,7 @@ public static class HostShares
                 if (GuestOwned.Any(p => full == p || full.StartsWith(p + "/", StringComparison.Ordinal))) continue;
                 string name = $"m{i}";
                 binds.Add(new HostBind(full, name, options.Recursive, (options.Flags & Libc.MS_RDONLY) != 0));
-                m["source"] = $"{ProtocolInfo.ShareMountPoint(Tag)}/{name}";
+                m["source"] = under is null ? $"{ProtocolInfo.ShareMountPoint(Tag)}/{name}" : $"{ProtocolInfo.ShareMountPoint(Tag)}/{under}/{name}";
             }
         }
         return new Plan(config.ToJsonString(), binds);

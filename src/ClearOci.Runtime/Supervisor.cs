@@ -19,7 +19,12 @@ public sealed class Supervisor
     private ContainerSandbox _sandbox = null!;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private Hooks? _hooks;
-    private readonly SignalForwarding _signals = new();
+    private SignalForwarding _signals = null!;
+    /// <summary>The VM's own container: the pod's later containers, added over the socket.</summary>
+    private PodSandbox? _pod;
+    /// <summary>A pod's later container (see <see cref="ForPodMember"/>): its stdin and its relay's pid.</summary>
+    private Stream? _memberStdin;
+    private int _memberPid;
 
     private Supervisor(StateStore store, string id)
     {
@@ -27,10 +32,16 @@ public sealed class Supervisor
         _id = id;
     }
 
+    /// <summary>The verbs of a pod's later container, served by the pod's supervisor on that container's socket.</summary>
+    internal static Supervisor ForPodMember(StateStore store, string id, ContainerSandbox sandbox, Hooks? hooks, Stream? stdin, int relayPid) =>
+        new(store, id) { _sandbox = sandbox, _hooks = hooks, _memberStdin = stdin, _memberPid = relayPid };
+
     /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/>: 'R', or 'E' and the message.</summary>
     public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd, string? consoleSocket = null, int preserveFds = 0)
     {
-        var s = new Supervisor(store, id);
+        if (PodSandbox.SandboxOf(store, id, bundle) is { } podSandbox)
+            return PodSandbox.RunMember(store, id, bundle, podSandbox, readyFd, consoleSocket);
+        var s = new Supervisor(store, id) { _signals = new() };
         return await s.RunAsync(bundle, readyFd, consoleSocket, preserveFds).ConfigureAwait(false);
     }
 
@@ -82,6 +93,8 @@ public sealed class Supervisor
         Libc.close(readyFd);
 
         _signals.ForwardTo(_sandbox);
+        _pod = new PodSandbox(_store, _id, _sandbox);
+        _sandbox.BeforePowerOff = _pod.StopAllAsync;
         using var cts = new CancellationTokenSource();
         var serving = ServeAsync(listener, cts.Token);
         int status = await _sandbox.WaitAsync().ConfigureAwait(false);
@@ -92,7 +105,7 @@ public sealed class Supervisor
         return status;
     }
 
-    private async Task ServeAsync(Socket listener, CancellationToken ct)
+    internal async Task ServeAsync(Socket listener, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
@@ -121,6 +134,13 @@ public sealed class Supervisor
                 fds = []; // owned by the exec's streams now
                 return;
             }
+            if (request.Op == "add")
+            {
+                var pod = _pod ?? throw ClearOciException.Invalid($"{_id} does not host a pod's containers");
+                (var taken, fds) = (fds, []); // the container's stdio now
+                await pod.AddAsync(request, taken, stream).ConfigureAwait(false);
+                return;
+            }
             await ReplyAsync(stream, await DispatchAsync(request).ConfigureAwait(false)).ConfigureAwait(false);
         }
         catch (Exception e) { await ReplyAsync(stream, Failure(e)).ConfigureAwait(false); }
@@ -131,7 +151,7 @@ public sealed class Supervisor
         ? new SupervisorResponse { Error = c.Message, Code = c.Code.ToString() }
         : new SupervisorResponse { Error = e.Message, Code = nameof(ErrorCode.Internal) };
 
-    private static async Task ReplyAsync(Stream stream, SupervisorResponse response)
+    internal static async Task ReplyAsync(Stream stream, SupervisorResponse response)
     {
         byte[] reply = JsonSerializer.SerializeToUtf8Bytes(response, RuntimeJsonContext.Default.SupervisorResponse);
         try { await stream.WriteAsync(reply.Append((byte)'\n').ToArray()).ConfigureAwait(false); } catch (IOException) { }
@@ -178,7 +198,7 @@ public sealed class Supervisor
                 case "start":
                     Transitions.CheckStart(status);
                     HookRunner.Run("startContainer", _hooks?.StartContainer, _store.Read(_id).ToOciState(Status.Created));
-                    await _sandbox.StartAsync(Console.OpenStandardInput()).ConfigureAwait(false);
+                    await _sandbox.StartAsync(_memberStdin ?? Console.OpenStandardInput()).ConfigureAwait(false);
                     var running = _store.Update(_id, r => r with { Status = Status.Running });
                     HookRunner.RunBestEffort("poststart", _hooks?.Poststart, running.ToOciState(Status.Running));
                     break;
@@ -190,11 +210,13 @@ public sealed class Supervisor
                     break;
                 case "pause":
                     Transitions.CheckPause(status);
+                    if (_memberPid != 0) throw new ClearOciException(ErrorCode.Unsupported, "cannot pause one container of a pod: its VM runs the pod's other containers");
                     await _sandbox.PauseAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = Status.Paused });
                     break;
                 case "resume":
                     Transitions.CheckResume(status);
+                    if (_memberPid != 0) throw new ClearOciException(ErrorCode.Unsupported, "cannot resume one container of a pod: its VM runs the pod's other containers");
                     await _sandbox.ResumeAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = Status.Running });
                     break;
@@ -205,7 +227,7 @@ public sealed class Supervisor
                 case "stats":
                     return new SupervisorResponse { Stats = await _sandbox.StatsAsync().ConfigureAwait(false) };
                 case "ps":
-                    return new SupervisorResponse { Pids = [Environment.ProcessId] };
+                    return new SupervisorResponse { Pids = [_memberPid != 0 ? _memberPid : Environment.ProcessId] };
                 default:
                     throw ClearOciException.Invalid($"unknown supervisor request {request.Op}");
             }

@@ -16,6 +16,9 @@ public sealed record SupervisorRequest
     public string? Resources { get; init; }
     /// <summary>For exec with a terminal: where to send the pty master.</summary>
     public string? ConsoleSocket { get; init; }
+    /// <summary>For add (a pod's later container, sent to the pod's first supervisor): its id and bundle.</summary>
+    public string? ContainerId { get; init; }
+    public string? Bundle { get; init; }
 }
 
 public sealed record SupervisorResponse

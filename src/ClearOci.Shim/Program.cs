@@ -142,7 +142,8 @@ namespace ClearOci.Shim
 
         /// <summary>
         /// `delete`: containerd lost the task's shim (or it ended): force-delete this id's
-        /// container (only this one; its VM is its own), unmount the rootfs, print DeleteResponse.
+        /// container (only this one; a pod's sandbox takes the pod's other containers with its VM),
+        /// unmount the rootfs, print DeleteResponse.
         /// </summary>
         private static async Task<int> DeleteAsync(ShimFlags flags)
         {

@@ -53,7 +53,13 @@ public abstract class LifecycleFixture
         _unique = Guid.NewGuid().ToString("N")[..8];
         WorkDir = Path.Combine("/tmp", $"colt-{_unique}");
         Directory.CreateDirectory(WorkDir);
-        var psi = new ProcessStartInfo("bash", [Repo.BundleScript, Bundle]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        await MakeBundleAsync(Bundle);
+    }
+
+    /// <summary>A fresh busybox bundle at <paramref name="bundle"/>.</summary>
+    protected static async Task MakeBundleAsync(string bundle)
+    {
+        var psi = new ProcessStartInfo("bash", [Repo.BundleScript, bundle]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         await p.StandardOutput.ReadToEndAsync();

@@ -191,12 +191,14 @@ public class CtrTests() : ContainerdFixture(cri: false)
     }
 
     [Test]
-    public async Task SameSandboxIdAnnotation_SharesOneShim_UntilTheLastContainerGoes()
+    public async Task SameSandboxIdAnnotation_SharesOneShimAndOneVm_UntilTheLastContainerGoes()
     {
         string pod = NewId("pod"), app = NewId("app");
         string[] annotation = ["--annotation", $"io.kubernetes.cri.sandbox-id={pod}"];
-        await RunDetachedAsync(pod, annotation, "sleep", "1000");
-        await RunDetachedAsync(app, annotation, "sleep", "1000");
+        await RunDetachedAsync(pod, [.. annotation, "--annotation", "io.kubernetes.cri.container-type=sandbox"], "sleep", "1000");
+        await RunDetachedAsync(app, [.. annotation, "--annotation", "io.kubernetes.cri.container-type=container"], "sleep", "1000");
+        Assert.That(Tools.FindProcesses("qemu-system", $"clearoci-{pod} "), Has.Count.EqualTo(1), "the pod's VM");
+        Assert.That(Tools.FindProcesses("qemu-system", $"clearoci-{app} "), Is.Empty, "the app container runs in the pod's VM");
         string Address(string id) => File.ReadAllText(Path.Combine(_c.StateDir, "io.containerd.runtime.v2.task", Containerd.Namespace, id, "address"));
         Assert.That(Address(app), Is.EqualTo(Address(pod)), "both tasks name the pod's socket");
         Assert.That(Address(pod), Is.EqualTo("unix://" + ClearOci.Shim.ShimNaming.SocketPath(_c.Address, Containerd.Namespace, pod)));
@@ -209,6 +211,7 @@ public class CtrTests() : ContainerdFixture(cri: false)
         Assert.That(_c.ShimDaemons(pod), Is.EqualTo(shims), "the shim stays while the pod container lives");
         var exec = await _c.CtrAsync(["task", "exec", "--exec-id", "x", pod, "echo", "still-served"], Containerd.RunTimeout);
         Assert.That(exec.Stdout, Does.Contain("still-served"), exec.ToString());
+        Assert.That(Tools.FindProcesses("qemu-system", $"clearoci-{pod} "), Has.Count.EqualTo(1), "the pod's VM stays while the pod container lives");
 
         await RemoveAsync(pod);
         Assert.That(await Tools.PollAsync(() => Task.FromResult(_c.ShimDaemons(pod).Count == 0), Deadline), Is.True, "the shim exits with its last container");

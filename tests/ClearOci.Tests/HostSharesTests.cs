@@ -57,4 +57,13 @@ public class HostSharesTests
         Assert.That(plan.Binds, Has.Count.EqualTo(1));
         Assert.That(plan.Binds[0].Name, Is.EqualTo(HostShares.RootfsName));
     }
+
+    [Test]
+    public void PodContainer_EntriesLiveInItsSubdirectory()
+    {
+        var plan = HostShares.Build(Config("""{"destination":"/data","type":"bind","source":"/srv/data","options":["rbind"]}"""),
+            "/b", "/b/rootfs", under: "pod-app");
+        Assert.That(plan.Binds.Select(b => b.Name), Is.EqualTo(new[] { "rootfs", "m0" }), "names stay one component (the caller makes the subdirectory)");
+        Assert.That((string?)Mounts(plan.ConfigJson)[0]!["source"], Is.EqualTo($"{Share}/pod-app/m0"));
+    }
 }
