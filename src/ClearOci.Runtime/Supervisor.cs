@@ -20,6 +20,7 @@ public sealed class Supervisor
     private readonly SemaphoreSlim _lock = new(1, 1);
     private Hooks? _hooks;
     private readonly SignalForwarding _signals = new();
+    private readonly EventFeed _events = new();
 
     private Supervisor(StateStore store, string id)
     {
@@ -81,11 +82,14 @@ public sealed class Supervisor
         try { Libc.WriteAll(readyFd, "R"u8); } catch (ClearOciException) { }
         Libc.close(readyFd);
 
+        _sandbox.Vm.Agent.OomKilled += _ => _events.Publish("oom"); // before the exit it caused
         _signals.ForwardTo(_sandbox);
         using var cts = new CancellationTokenSource();
         var serving = ServeAsync(listener, cts.Token);
         int status = await _sandbox.WaitAsync().ConfigureAwait(false);
         _store.Update(_id, r => r with { Status = Status.Stopped, ExitStatus = status });
+        _events.Complete();
+        await _events.DrainAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         cts.Cancel();
         listener.Dispose();
         await _sandbox.DisposeAsync().ConfigureAwait(false);
@@ -119,6 +123,11 @@ public sealed class Supervisor
             {
                 await ExecAsync(request, fds, stream).ConfigureAwait(false);
                 fds = []; // owned by the exec's streams now
+                return;
+            }
+            if (request.Op == "events")
+            {
+                await _events.ServeAsync(stream).ConfigureAwait(false);
                 return;
             }
             await ReplyAsync(stream, await DispatchAsync(request).ConfigureAwait(false)).ConfigureAwait(false);
