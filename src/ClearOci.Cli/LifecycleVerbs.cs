@@ -178,7 +178,12 @@ internal static class EventsVerb
             while (!feed.IsCompleted && !ct.IsCancellationRequested)
             {
                 try { Console.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString()); }
-                catch (ClearOci.Spec.ClearOciException) when (lifecycle.State(containerId).Status == ClearOci.Spec.ContainerStatus.Stopped) { break; }
+                catch (ClearOci.Spec.ClearOciException)
+                {
+                    // Stats asked while the container was stopping (its VM powering off): the feed ends.
+                    if (await Task.WhenAny(feed, Task.Delay(TimeSpan.FromSeconds(5), ct)) == feed) break;
+                    throw;
+                }
                 await Task.WhenAny(Task.Delay(every, ct), feed);
             }
             await feed; // the events published before the container stopped
