@@ -104,6 +104,14 @@ internal sealed class AgentService
 
     public Task SendExitedAsync(ProcessExited e) => _control.SendAsync(e);
 
+    /// <summary>Sent synchronously: the caller orders it before the exit of the process it killed.</summary>
+    public void SendOomKilled(string id)
+    {
+        GuestBoot.Log($"{id}: a process was killed for lack of memory");
+        try { _control.SendAsync(new OomKilled { ContainerId = id }).GetAwaiter().GetResult(); }
+        catch (Exception e) { GuestBoot.Log($"reporting an OOM kill in {id}: {e.Message}"); }
+    }
+
     private async Task IoLoopAsync()
     {
         try

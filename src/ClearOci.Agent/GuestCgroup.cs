@@ -43,6 +43,18 @@ internal static class GuestCgroup
     public static int OpenProcs(string id) =>
         ClearOci.Native.Libc.Check(ClearOci.Native.Libc.open(Path.Combine(PathOf(id), "cgroup.procs"), ClearOci.Native.Libc.O_WRONLY | ClearOci.Native.Libc.O_CLOEXEC, 0), $"open the cgroup of {id}");
 
+    /// <summary>The oom_kill counter of a memory.events file (0 if it cannot be read).</summary>
+    public static long OomKills(string memoryEvents)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(memoryEvents))
+                if (line.StartsWith("oom_kill ", StringComparison.Ordinal) && long.TryParse(line.AsSpan(9), out long n)) return n;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
     public static void Remove(string id)
     {
         try { Directory.Delete(PathOf(id)); } catch (IOException) { }

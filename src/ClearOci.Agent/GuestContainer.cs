@@ -19,6 +19,7 @@ internal sealed class GuestContainer : IDisposable
     private string _rootfs = "";
     private ClearOci.Seccomp.SeccompFilter? _seccomp;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _execs = new();
+    private OomWatch? _oom;
 
     public GuestContainer(AgentService agent, string id)
     {
@@ -145,6 +146,7 @@ internal sealed class GuestContainer : IDisposable
 
         GuestCgroup.Create(Id);
         GuestCgroup.Apply(Id, spec.Linux?.Resources);
+        _oom = new OomWatch(GuestCgroup.PathOf(Id), () => _agent.SendOomKilled(Id));
         var io = ProcessIo.Create(spec.Process ?? new Process());
         var plan = Libc.Pipe();
         var sync = Libc.Pipe();
@@ -319,6 +321,7 @@ internal sealed class GuestContainer : IDisposable
             await Task.WhenAny(Task.WhenAll(pumps), Task.Delay(TimeSpan.FromSeconds(5)));
             _execs.TryRemove(execId, out _);
             _terminals.TryRemove(execId, out _);
+            _oom?.Check(); // a kill that ended this process is reported before its exit
             await _agent.SendExitedAsync(new ProcessExited { ContainerId = Id, ExecId = execId, Status = WaitStatus.ToExitCode(status), ExitedNs = when });
         }
         catch (Exception e) { GuestBoot.Log($"reporting the exit of {Id} {execId}: {e}"); }
@@ -380,5 +383,6 @@ internal sealed class GuestContainer : IDisposable
     {
         if (_syncFd >= 0) Libc.close(_syncFd);
         if (_startFd >= 0) Libc.close(_startFd);
+        _oom?.Dispose();
     }
 }

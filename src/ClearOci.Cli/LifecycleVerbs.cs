@@ -161,19 +161,33 @@ internal static class EventsVerb
         var stats = new Option<bool>("--stats") { Description = "print one stats event and exit" };
         var interval = new Option<string>("--interval") { Description = "time between stats events (e.g. 5s, 500ms)", DefaultValueFactory = _ => "5s" };
         var id = new Argument<string>("container-id");
-        var cmd = new Command("events", "print resource usage events of the container") { stats, interval, id };
+        var cmd = new Command("events", "print resource usage and OOM events of the container") { stats, interval, id };
         cmd.SetAction((p, ct) => App.Execute(p, async () =>
         {
             var lifecycle = LifecycleVerbs.Open(p);
             string containerId = p.GetValue(id)!;
             var every = ParseInterval(p.GetValue(interval)!);
-            while (true)
+            if (p.GetValue(stats))
             {
                 Console.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString());
-                if (p.GetValue(stats)) return 0;
-                try { await Task.Delay(every, ct); } catch (OperationCanceledException) { return 0; }
-                if (lifecycle.State(containerId).Status == ClearOci.Spec.ContainerStatus.Stopped) return 0;
+                return 0;
             }
+            // runc's stream: stats every interval, an "oom" event as it happens, until the container stops.
+            var feed = await lifecycle.SubscribeEventsAsync(containerId,
+                type => Console.Out.WriteLine(new System.Text.Json.Nodes.JsonObject { ["type"] = type, ["id"] = containerId }.ToJsonString()), ct);
+            while (!feed.IsCompleted && !ct.IsCancellationRequested)
+            {
+                try { Console.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString()); }
+                catch (ClearOci.Spec.ClearOciException)
+                {
+                    // Stats asked while the container was stopping (its VM powering off): the feed ends.
+                    if (await Task.WhenAny(feed, Task.Delay(TimeSpan.FromSeconds(5), ct)) == feed) break;
+                    throw;
+                }
+                await Task.WhenAny(Task.Delay(every, ct), feed);
+            }
+            await feed; // the events published before the container stopped
+            return 0;
         }));
         return cmd;
     }

@@ -18,6 +18,7 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(GetStats), "stats")]
 [JsonDerivedType(typeof(UpdateResources), "update")]
 [JsonDerivedType(typeof(ProcessExited), "exited")]
+[JsonDerivedType(typeof(OomKilled), "oom")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
 [JsonDerivedType(typeof(ConfigureNetwork), "network")]
 public abstract record Message
@@ -136,6 +137,16 @@ public sealed record ProcessExited : Message
     public string ExecId { get; init; } = "";
     public int Status { get; init; }
     public long ExitedNs { get; init; }
+}
+
+/// <summary>
+/// Event: the kernel's OOM killer ended a process of the container (its cgroup's
+/// memory.events oom_kill counter went up). Sent once per kill, before that process's
+/// <see cref="ProcessExited"/>.
+/// </summary>
+public sealed record OomKilled : Message
+{
+    public required string ContainerId { get; init; }
 }
 
 /// <summary>

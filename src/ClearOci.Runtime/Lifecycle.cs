@@ -168,6 +168,13 @@ public sealed class Lifecycle
         };
     }
 
+    /// <summary>`events`: subscribes to the container's events (runc's types: "oom"); see <see cref="SupervisorEvents"/>.</summary>
+    public Task<Task> SubscribeEventsAsync(string id, Action<string> onEvent, CancellationToken ct)
+    {
+        if (StateStore.Effective(_store.Read(id)) == Status.Stopped) throw new ClearOciException(ErrorCode.InvalidState, "container not running");
+        return SupervisorEvents.SubscribeAsync(_store.SocketPath(id), onEvent, ct);
+    }
+
     public List<int> Ps(string id)
     {
         var r = _store.Read(id);

@@ -148,6 +148,7 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
         try
         {
             var verbs = Supervisor.ForPodMember(store, id, member, ConfigLoader.Load(request.Bundle!, requireProcess: false).Spec.Hooks, input, record.SupervisorPid);
+            verbs.WatchOom();
             _ = verbs.ServeAsync(listener, serving.Token);
             await Supervisor.ReplyAsync(reply, new SupervisorResponse()).ConfigureAwait(false);
             var exited = member.WaitAsync();
@@ -159,6 +160,7 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
             }
             int status = await exited.ConfigureAwait(false);
             if (store.Exists(id)) store.Update(id, r => r with { Status = Status.Stopped, ExitStatus = status });
+            await verbs.EndEventsAsync().ConfigureAwait(false);
             serving.Cancel();
             listener.Dispose();
             await member.DisposeAsync().ConfigureAwait(false);

@@ -25,6 +25,7 @@ public sealed class Supervisor
     /// <summary>A pod's later container (see <see cref="ForPodMember"/>): its stdin and its relay's pid.</summary>
     private Stream? _memberStdin;
     private int _memberPid;
+    private readonly EventFeed _events = new();
 
     private Supervisor(StateStore store, string id)
     {
@@ -35,6 +36,16 @@ public sealed class Supervisor
     /// <summary>The verbs of a pod's later container, served by the pod's supervisor on that container's socket.</summary>
     internal static Supervisor ForPodMember(StateStore store, string id, ContainerSandbox sandbox, Hooks? hooks, Stream? stdin, int relayPid) =>
         new(store, id) { _sandbox = sandbox, _hooks = hooks, _memberStdin = stdin, _memberPid = relayPid };
+
+    /// <summary>OOM kills of this container (not of a pod's other containers) go to `events` subscribers, before the exit they caused.</summary>
+    internal void WatchOom() => _sandbox.Vm.Agent.OomKilled += o => { if (o.ContainerId == _id) _events.Publish("oom"); };
+
+    /// <summary>The container stopped: `events` subscribers get what is queued, then the end of the feed.</summary>
+    internal Task EndEventsAsync()
+    {
+        _events.Complete();
+        return _events.DrainAsync(TimeSpan.FromSeconds(2));
+    }
 
     /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/>: 'R', or 'E' and the message.</summary>
     public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd, string? consoleSocket = null, int preserveFds = 0)
@@ -92,6 +103,7 @@ public sealed class Supervisor
         try { Libc.WriteAll(readyFd, "R"u8); } catch (ClearOciException) { }
         Libc.close(readyFd);
 
+        WatchOom();
         _signals.ForwardTo(_sandbox);
         _pod = new PodSandbox(_store, _id, _sandbox);
         _sandbox.BeforePowerOff = _pod.StopAllAsync;
@@ -99,6 +111,7 @@ public sealed class Supervisor
         var serving = ServeAsync(listener, cts.Token);
         int status = await _sandbox.WaitAsync().ConfigureAwait(false);
         _store.Update(_id, r => r with { Status = Status.Stopped, ExitStatus = status });
+        await EndEventsAsync().ConfigureAwait(false);
         cts.Cancel();
         listener.Dispose();
         await _sandbox.DisposeAsync().ConfigureAwait(false);
@@ -139,6 +152,11 @@ public sealed class Supervisor
                 var pod = _pod ?? throw ClearOciException.Invalid($"{_id} does not host a pod's containers");
                 (var taken, fds) = (fds, []); // the container's stdio now
                 await pod.AddAsync(request, taken, stream).ConfigureAwait(false);
+                return;
+            }
+            if (request.Op == "events")
+            {
+                await _events.ServeAsync(stream).ConfigureAwait(false);
                 return;
             }
             await ReplyAsync(stream, await DispatchAsync(request).ConfigureAwait(false)).ConfigureAwait(false);

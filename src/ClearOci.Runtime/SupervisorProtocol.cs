@@ -29,6 +29,8 @@ public sealed record SupervisorResponse
     public ClearOci.Protocol.ContainerStats? Stats { get; init; }
     /// <summary>exec: the second line, once the process ended.</summary>
     public int? ExitStatus { get; init; }
+    /// <summary>events: one line per container event (runc's event type, e.g. "oom").</summary>
+    public string? Event { get; init; }
 }
 
 /// <summary>One JSON line each way over `<root>/<id>/sock` (exec: the request carries fds, and a second line reports the exit).</summary>
@@ -49,7 +51,7 @@ public static class SupervisorClient
         return Check(reader.ReadLine()).ExitStatus ?? throw new ClearOciException(ErrorCode.Internal, "exec ended without a status");
     }
 
-    private static SupervisorResponse Check(string? reply)
+    internal static SupervisorResponse Check(string? reply)
     {
         if (reply is null) throw new ClearOciException(ErrorCode.System, "the container's supervisor closed the connection");
         var response = JsonSerializer.Deserialize(reply, RuntimeJsonContext.Default.SupervisorResponse)!;

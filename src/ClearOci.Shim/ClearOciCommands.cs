@@ -34,6 +34,8 @@ public sealed record ClearOciCommands(string Root, string LogFile, bool Debug = 
     /// <summary>The resources JSON goes on stdin.</summary>
     public IReadOnlyList<string> Update(string id) => Verb("update", "--resources", "-", id);
     public IReadOnlyList<string> Stats(string id) => Verb("events", "--stats", id);
+    /// <summary>The event stream until the container stops (the shim wants its "oom" events; stats rarely).</summary>
+    public IReadOnlyList<string> Events(string id) => Verb("events", "--interval", "3600s", id);
 
     /// <summary>The last error runc-style JSON log lines hold ({"level":"error","msg":...}), or null.</summary>
     public static string? LastError(string logText)

@@ -37,6 +37,8 @@ internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<Moun
     public int NextExec;
     /// <summary>Held across a start and the queueing of its event, and by exit handling: /tasks/start always precedes /tasks/exit.</summary>
     public SemaphoreSlim StartLock { get; } = new(1, 1);
+    /// <summary>Publishes /tasks/oom for the container's OOM kills (OomMonitor.cs).</summary>
+    public OomMonitor? Oom { get; set; }
 }
 
 /// <summary>
@@ -147,6 +149,7 @@ internal sealed class TaskService
                 _creating.Remove(r.Id);
                 _containers[r.Id] = c;
             }
+            WatchOom(c);
             WatchExit(c, init);
             _events.Publish(TaskEvent.Create(r.Id, r.Bundle, r.Rootfs, r.Stdin, r.Stdout, r.Stderr, r.Terminal, pid));
             return TaskResponses.Pid(pid);
@@ -179,11 +182,19 @@ internal sealed class TaskService
         return uint.TryParse(text, out uint pid) && pid > 0 ? pid : throw new RpcException(RpcCode.Internal, $"{pidFile}: not a pid: {text}");
     }
 
+    private void WatchOom(ShimContainer c)
+    {
+        try { c.Oom = OomMonitor.Start(_cli, c.Cli.Events(c.Id), c.Bundle, () => _events.Publish(TaskEvent.Oom(c.Id)), _log); }
+        catch (Exception e) { _log($"{c.Id}: cannot follow its events, OOM kills will not be reported: {e.Message}"); }
+    }
+
     /// <summary>The process's exit reaches us as the exit of its host-side stand-in (supervisor or exec relay).</summary>
     private void WatchExit(ShimContainer c, ShimProcess p)
     {
         _ = _reaper.Watch((int)p.Pid).ContinueWith(async t =>
         {
+            // The OOM kill that ended the container is published before its exit (docker's OOMKilled).
+            if (p.ExecId.Length == 0 && c.Oom is { } oom) await Task.WhenAny(oom.Done, Task.Delay(TimeSpan.FromSeconds(3))).ConfigureAwait(false);
             await c.StartLock.WaitAsync().ConfigureAwait(false);
             try
             {
@@ -211,6 +222,8 @@ internal sealed class TaskService
             if (p.Status != TaskState.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {Name(c, p)} is not in the created state");
             if (p.ExecId.Length == 0)
             {
+                // An OOM right at the start is seen only if the events stream is already subscribed.
+                if (c.Oom is { } oom) await Task.WhenAny(oom.Subscribed, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
                 var result = await _cli.RunAsync(c.Cli.Start(c.Id), cwd: c.Bundle).ConfigureAwait(false);
                 if (!result.Ok) throw Failed("start", c.Cli, result);
                 p.Status = TaskState.Running;

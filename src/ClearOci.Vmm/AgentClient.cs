@@ -13,7 +13,10 @@ public sealed class AgentClient : IDisposable
     private readonly ControlChannel _control;
     private readonly IoChannel _io;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<Response>> _pending = new();
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<ProcessExited>> _exits = new();
+    // Exit statuses by "container/exec": each is consumed by exactly one waiter, then forgotten,
+    // so a reused exec id never sees an earlier run's status.
+    private readonly Dictionary<string, ExitSlot> _exits = new();
+    private readonly Lock _exitsLock = new();
     private readonly ConcurrentDictionary<uint, OutputTarget> _outputs = new();
     private readonly TaskCompletionSource<Hello> _hello = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextId;
@@ -48,12 +51,55 @@ public sealed class AgentClient : IDisposable
         finally { _pending.TryRemove(id, out _); }
     }
 
-    /// <summary>Completes when the guest reports the process's exit (status: code, or 128+signal).</summary>
-    public Task<ProcessExited> WaitExitAsync(string containerId, string execId = "") =>
-        ExitSource(containerId, execId).Task;
+    /// <summary>
+    /// Completes when the guest reports the process's exit (status: code, or 128+signal), even if
+    /// the report came first. One waiter per process: a second while the first still waits (an
+    /// exec id reused before its process ended) is refused; once consumed, the id is free again.
+    /// </summary>
+    public Task<ProcessExited> WaitExitAsync(string containerId, string execId = "")
+    {
+        string key = $"{containerId}/{execId}";
+        ExitSlot slot;
+        lock (_exitsLock)
+        {
+            if (!_exits.TryGetValue(key, out slot!))
+            {
+                if (_broken is { } b) return Task.FromException<ProcessExited>(Broken(b));
+                _exits[key] = slot = new ExitSlot();
+            }
+            if (slot.Claimed)
+                throw new ClearOciException(ErrorCode.AlreadyExists, execId.Length == 0
+                    ? $"the exit of container {containerId} is already awaited"
+                    : $"exec id {execId} is in use in container {containerId}");
+            slot.Claimed = true;
+        }
+        return ConsumeAsync(key, slot);
+    }
 
-    private TaskCompletionSource<ProcessExited> ExitSource(string containerId, string execId) =>
-        _exits.GetOrAdd($"{containerId}/{execId}", _ => new TaskCompletionSource<ProcessExited>(TaskCreationOptions.RunContinuationsAsynchronously));
+    private async Task<ProcessExited> ConsumeAsync(string key, ExitSlot slot)
+    {
+        try { return await slot.Source.Task.ConfigureAwait(false); }
+        finally
+        {
+            lock (_exitsLock)
+                if (_exits.TryGetValue(key, out var current) && current == slot) _exits.Remove(key);
+        }
+    }
+
+    private void ReportExit(ProcessExited e)
+    {
+        string key = $"{e.ContainerId}/{e.ExecId}";
+        lock (_exitsLock)
+        {
+            // An id's next run starts only once its waiter is registered (WaitExitAsync before
+            // ExecProcess), so an exit never lands on a slot still holding an unconsumed one.
+            if (!_exits.TryGetValue(key, out var slot)) _exits[key] = slot = new ExitSlot();
+            slot.Source.TrySetResult(e);
+        }
+    }
+
+    /// <summary>Raised (on the control loop) when the guest reports an OOM kill in a container, before that process's exit.</summary>
+    public event Action<OomKilled>? OomKilled;
 
     /// <summary>Copies a guest stream into <paramref name="target"/>; the task ends at the stream's EOF.</summary>
     public Task AttachOutput(uint stream, Stream target)
@@ -82,12 +128,19 @@ public sealed class AgentClient : IDisposable
                 {
                     case Hello h: _hello.TrySetResult(h); break;
                     case Response r when _pending.TryGetValue(r.Id, out var tcs): tcs.TrySetResult(r); break;
-                    case ProcessExited e: ExitSource(e.ContainerId, e.ExecId).TrySetResult(e); break;
+                    case ProcessExited e: ReportExit(e); break;
+                    case OomKilled o: RaiseOom(o); break;
                 }
             }
             Fail(new IOException("the guest closed the control channel"));
         }
         catch (Exception e) { Fail(e); }
+    }
+
+    private void RaiseOom(OomKilled o)
+    {
+        try { OomKilled?.Invoke(o); }
+        catch (Exception) { /* a listener's failure must not stop the control loop */ }
     }
 
     private async Task IoLoopAsync()
@@ -111,7 +164,8 @@ public sealed class AgentClient : IDisposable
         var error = Broken(e);
         _hello.TrySetException(error);
         foreach (var p in _pending.Values) p.TrySetException(error);
-        foreach (var x in _exits.Values) x.TrySetException(error);
+        lock (_exitsLock)
+            foreach (var x in _exits.Values) x.Source.TrySetException(error);
     }
 
     private static ClearOciException Broken(Exception e) =>
@@ -121,6 +175,12 @@ public sealed class AgentClient : IDisposable
     {
         _control.DisposeAsync().AsTask().Wait();
         _io.DisposeAsync().AsTask().Wait();
+    }
+
+    private sealed class ExitSlot
+    {
+        public TaskCompletionSource<ProcessExited> Source { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public bool Claimed { get; set; }
     }
 
     private sealed class OutputTarget(Stream target)

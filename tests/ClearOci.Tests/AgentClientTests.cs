@@ -90,6 +90,45 @@ public class AgentClientTests
     }
 
     [Test]
+    public async Task WaitExit_ReusedExecId_GetsTheNewRunsStatus()
+    {
+        await using var f = new Fixture();
+        var first = f.Client.WaitExitAsync("c", "e");
+        await f.Control.SendAsync(new ProcessExited { ContainerId = "c", ExecId = "e", Status = 3 });
+        Assert.That((await first.WaitAsync(Timeout)).Status, Is.EqualTo(3));
+        var second = f.Client.WaitExitAsync("c", "e");
+        // A kept status would complete it at once; it must wait for the next report.
+        Assert.That(second.IsCompleted, Is.False, "the first run's exit was consumed");
+        await f.Control.SendAsync(new ProcessExited { ContainerId = "c", ExecId = "e", Status = 7 });
+        Assert.That((await second.WaitAsync(Timeout)).Status, Is.EqualTo(7));
+    }
+
+    [Test]
+    public async Task WaitExit_ExecIdStillAwaited_IsRefused()
+    {
+        await using var f = new Fixture();
+        var first = f.Client.WaitExitAsync("c", "e");
+        var e = Assert.Throws<ClearOciException>(() => f.Client.WaitExitAsync("c", "e"));
+        Assert.That(e!.Code, Is.EqualTo(ErrorCode.AlreadyExists));
+        Assert.That(e.Message, Does.Contain("exec id e is in use"));
+        await f.Control.SendAsync(new ProcessExited { ContainerId = "c", ExecId = "e", Status = 0 });
+        Assert.That((await first.WaitAsync(Timeout)).Status, Is.EqualTo(0));
+    }
+
+    [Test]
+    public async Task OomKilled_IsRaisedBeforeTheExitThatFollowsIt()
+    {
+        await using var f = new Fixture();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        f.Client.OomKilled += o => order.Enqueue("oom " + o.ContainerId);
+        var exit = f.Client.WaitExitAsync("c");
+        await f.Control.SendAsync(new OomKilled { ContainerId = "c" });
+        await f.Control.SendAsync(new ProcessExited { ContainerId = "c", Status = 137 });
+        Assert.That((await exit.WaitAsync(Timeout)).Status, Is.EqualTo(137));
+        Assert.That(order, Is.EqualTo(new[] { "oom c" }));
+    }
+
+    [Test]
     public async Task OutputFramesAreCopiedToTheAttachedStreamUntilEof()
     {
         await using var f = new Fixture();

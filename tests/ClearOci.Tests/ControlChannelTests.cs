@@ -44,6 +44,7 @@ public class ControlChannelTests
             new UpdateResources { Id = 10, ContainerId = "c1", ResourcesJson = "{\"pids\":{\"limit\":5}}" },
             new Response { Id = 9, Stats = new ContainerStats { CpuUserNs = 1, CpuKernelNs = 2, MemoryUsageBytes = 3, MemoryLimitBytes = 4, Pids = 5 } },
             new ProcessExited { Id = 0, ContainerId = "c1", ExecId = "", Status = 137, ExitedNs = long.MaxValue },
+            new OomKilled { Id = 0, ContainerId = "c1" },
             new Shutdown { Id = long.MaxValue },
         ];
         return messages.Select(m => new TestCaseData(m).SetArgDisplayNames($"{m.GetType().Name}#{m.Id}"));
