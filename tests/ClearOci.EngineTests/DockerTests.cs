@@ -13,9 +13,9 @@ public sealed class DockerTests : EngineScenarios
     [Test] public Task Stop_TermThenKillAfterTimeout_Docker() => Stop_TermThenKillAfterTimeout();
     [Test] public Task Terminal_RunItAndExecIt_Docker() => Terminal_RunItAndExecIt();
     [Test] public Task ReadOnlyRoot_WithTmpfs_Docker() => ReadOnlyRoot_WithTmpfs();
-    [Test, KnownBug(Gaps.HostBinds)] public Task BindMount_ReadAndWriteFromBothSides_Docker() => BindMount_ReadAndWriteFromBothSides();
-    [Test, KnownBug(Gaps.Rlimits)] public Task Ulimit_Applied_Docker() => Ulimit_Applied();
-    [Test, KnownBug(Gaps.Capabilities)] public Task Capabilities_DropAllAddTwo_Docker() => Capabilities_DropAllAddTwo();
+    [Test] public Task BindMount_ReadAndWriteFromBothSides_Docker() => BindMount_ReadAndWriteFromBothSides();
+    [Test] public Task Ulimit_Applied_Docker() => Ulimit_Applied();
+    [Test] public Task Capabilities_DropAllAddTwo_Docker() => Capabilities_DropAllAddTwo();
     [Test] public Task FailedStart_ShowsClearOciErrorWithRuncExitCode_Docker() => FailedStart_ShowsClearOciErrorWithRuncExitCode();
 
     /// <summary>
@@ -60,7 +60,7 @@ public sealed class DockerNetworkTests : EngineScenarios
     protected override string[] RunRunc => ["run", "--runtime", "runc"];
 
     /// <summary>`-p 127.0.0.1:18080:80` of busybox httpd answers an HTTP request from the host side (the engines' netns).</summary>
-    [Test, KnownBug(Gaps.PublishedPort)]
+    [Test]
     public async Task PublishedPort_HttpdAnswersFromHost()
     {
         string name = NewName();
@@ -69,7 +69,7 @@ public sealed class DockerNetworkTests : EngineScenarios
     }
 
     /// <summary>`--network none`: the same interfaces as with runc (only `lo`), and `lo` is up.</summary>
-    [Test, KnownBug(Gaps.LoopbackDown)]
+    [Test]
     public async Task NetworkNone_OnlyLoopback()
     {
         const string script = "ip -o link | cut -d: -f2 | tr -d ' ' | sort | tr '\\n' ' '; echo; ping -c 1 -W 2 127.0.0.1 >/dev/null && echo lo-answers";

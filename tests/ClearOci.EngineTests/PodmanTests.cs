@@ -16,17 +16,17 @@ public sealed class PodmanTests : EngineScenarios
     [Test] public Task Stop_TermThenKillAfterTimeout_Podman() => Stop_TermThenKillAfterTimeout();
     [Test] public Task Terminal_RunItAndExecIt_Podman() => Terminal_RunItAndExecIt();
     [Test] public Task ReadOnlyRoot_WithTmpfs_Podman() => ReadOnlyRoot_WithTmpfs();
-    [Test, KnownBug(Gaps.HostBinds)] public Task BindMount_ReadAndWriteFromBothSides_Podman() => BindMount_ReadAndWriteFromBothSides();
+    [Test] public Task BindMount_ReadAndWriteFromBothSides_Podman() => BindMount_ReadAndWriteFromBothSides();
     // Any --ulimit replaces podman's defaults, and nproc 1048576 cannot be set here (no CAP_SYS_RESOURCE).
-    [Test, KnownBug(Gaps.Rlimits)] public Task Ulimit_Applied_Podman() => Ulimit_Applied("--ulimit", "nproc=32768:32768");
-    [Test, KnownBug(Gaps.Capabilities)] public Task Capabilities_DropAllAddTwo_Podman() => Capabilities_DropAllAddTwo();
+    [Test] public Task Ulimit_Applied_Podman() => Ulimit_Applied("--ulimit", "nproc=32768:32768");
+    [Test] public Task Capabilities_DropAllAddTwo_Podman() => Capabilities_DropAllAddTwo();
     [Test] public Task FailedStart_ShowsClearOciErrorWithRuncExitCode_Podman() => FailedStart_ShowsClearOciErrorWithRuncExitCode();
 
     /// <summary>
     /// Podman's default network (netavark bridge, 10.88.0.0/16): the container has an address on it,
     /// and a published port answers from the host side.
     /// </summary>
-    [Test, KnownBug(Gaps.PodmanNetwork)]
+    [Test]
     public async Task DefaultNetwork_AddressAndPublishedPort()
     {
         string name = NewName();
