@@ -11,27 +11,14 @@
 # Every round runs each variant once, in a rotating order, so machine load hits all of them
 # alike; one untimed warm-up round comes first. Reports medians, min/max and ClearOci/runc ratios.
 #
-#   usage: benchmarks/engines.sh [-n N] [-o FILE]
+#   usage: benchmarks/engines.sh [-n N] [-o FILE]   (--markdown is accepted; the report is markdown already)
 #     -n N      timed rounds (default 5, at least 1)
 #     -o FILE   also write the report (a markdown block) to FILE
 #   environment: CLEAROCI (default out/bin/clearoci), BENCH_TIMEOUT (seconds per run, default 180)
-set -uo pipefail
-export LC_ALL=C
-
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-rounds=5
-md_file=
-while [ $# -gt 0 ]; do
-    case $1 in
-        -n) rounds=${2:-}; shift 2 || { echo "$0: -n needs a number" >&2; exit 2; } ;;
-        -o) md_file=${2:-}; shift 2 || { echo "$0: -o needs a file" >&2; exit 2; } ;;
-        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-        *) echo "$0: unknown argument $1 (try --help)" >&2; exit 2 ;;
-    esac
-done
-if ! [[ $rounds =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ]; then
-    echo "$0: -n wants a whole number >= 1, got '$rounds'" >&2; exit 2
-fi
+me=engines.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_parse_args "$@"
+rounds=${bench_n:-5}
 clearoci=$(realpath "${CLEAROCI:-$repo/out/bin/clearoci}")
 [ -x "$clearoci" ] || { echo "$0: $clearoci not found (make build assets)" >&2; exit 1; }
 limit=${BENCH_TIMEOUT:-180}
@@ -73,17 +60,14 @@ for ((round = 0; round <= rounds; round++)); do
 done
 load_end=$(cut -d' ' -f1 /proc/loadavg)
 
-stats() { # stats "ms ms ...": median min max
-    tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%d %d %d", m, a[1], a[NR] }'
-}
 report() {
     echo "Engines: \`run --rm busybox true\`, $rounds rounds ($(date -u +%Y-%m-%d); load average $load_start at start, $load_end at end)"
     echo
     echo "| engine | ClearOci median (min-max) ms | runc median (min-max) ms | ratio |"
     echo "|---|---|---|---|"
     for e in docker podman ctr; do
-        read -r cm cmin cmax < <(stats "${times[$e-clearoci]}")
-        read -r rm rmin rmax < <(stats "${times[$e-runc]}")
+        read -r cm cmin cmax _ < <(stats "${times[$e-clearoci]}")
+        read -r rm rmin rmax _ < <(stats "${times[$e-runc]}")
         ratio=$(awk -v a="$cm" -v b="$rm" 'BEGIN { printf "%.1f", a / b }')
         echo "| $e | $cm ($cmin-$cmax) | $rm ($rmin-$rmax) | $ratio |"
     done
