@@ -90,6 +90,7 @@ internal sealed class AgentService
         try
         {
             int pid = await container.CreateAsync(m);
+            container.ConfigureGuestEtc();
             return new Response { Pid = pid };
         }
         catch

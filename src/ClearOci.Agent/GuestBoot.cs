@@ -24,6 +24,9 @@ internal static class GuestBoot
                 Log($"bare boot ready: kernel to agent {startNs / 1_000_000} ms, agent ready after {(Libc.BootTimeNs() - startNs) / 1_000_000} ms");
                 PowerOff();
             }
+            // The image's /etc is empty and read-only: the guest's own is made afresh at each boot.
+            try { GuestEtc.MountDefaults(); }
+            catch (Exception e) { Log($"guest /etc: {e.Message}"); }
             var (control, io) = OpenChannels();
             var service = new AgentService(control, io, startNs);
             service.RunAsync().GetAwaiter().GetResult();

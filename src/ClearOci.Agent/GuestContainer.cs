@@ -201,6 +201,13 @@ internal sealed class GuestContainer : IDisposable
         return _pid;
     }
 
+    /// <summary>The guest's /etc from this container's config, if it is the VM's first; a failure is logged, not fatal.</summary>
+    public void ConfigureGuestEtc()
+    {
+        try { GuestEtc.ConfigureFor(_spec, Id, _rootfs); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { GuestBoot.Log($"guest /etc: {e.Message}"); }
+    }
+
     /// <summary>Runs another process in this container's namespaces (and so its root), at once.</summary>
     public async Task<Response> ExecAsync(ExecProcess m)
     {
