@@ -39,8 +39,16 @@ internal static class ExecVerb
             if (terminal && p.GetValue(console) is null) throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
             if (p.GetValue(detach))
             {
-                string path = p.GetValue(process) ?? WriteTemp(json);
-                lifecycle.ExecDetached(containerId, path, p.GetValue(pidFile), Environment.ProcessPath!, App.GlobalArgs(p), p.GetValue(console), p.GetValue(execId));
+                string? temp = p.GetValue(process) is null ? WriteTemp(json) : null;
+                try
+                {
+                    lifecycle.ExecDetached(containerId, p.GetValue(process) ?? temp!, p.GetValue(pidFile), Environment.ProcessPath!, App.GlobalArgs(p), p.GetValue(console), p.GetValue(execId));
+                }
+                catch when (temp != null)
+                {
+                    File.Delete(temp); // the relay never started, or failed before it took the file over
+                    throw;
+                }
                 return Task.FromResult(0);
             }
             int ready = p.GetValue(readyFd);

@@ -30,13 +30,15 @@ public static class Cli
     /// Runs <paramref name="exe"/> with an empty, closed stdin and captures stdout and stderr. On
     /// timeout the child is killed and the test fails.
     /// </summary>
-    public static async Task<CliResult> RunAsync(string exe, IReadOnlyList<string> args, TimeSpan? timeout = null)
+    public static async Task<CliResult> RunAsync(string exe, IReadOnlyList<string> args, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? env = null)
     {
         var psi = new ProcessStartInfo(exe)
         {
             RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in env ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         string command = $"{Path.GetFileName(exe)} {string.Join(' ', args)}";
         var clock = Stopwatch.StartNew();
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {exe}");

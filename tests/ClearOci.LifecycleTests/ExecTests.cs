@@ -227,10 +227,14 @@ public sealed partial class ExecTests : LifecycleFixture
         AssertFails(await Oci("exec", c.Id, "true"), "stopped");
 
         string pidFile = Path.Combine(WorkDir, "exec.pid");
-        var detached = await Oci("exec", "--detach", "--pid-file", pidFile, c.Id, "true");
+        // A private TMPDIR: exec --detach writes the process for its relay there, and must not leave it behind.
+        string tmp = Directory.CreateDirectory(Path.Combine(WorkDir, "tmpdir")).FullName;
+        var detached = await Cli.RunAsync(Cli.Binary, ["--root", StateRoot, "exec", "--detach", "--pid-file", pidFile, c.Id, "true"],
+            env: new Dictionary<string, string> { ["TMPDIR"] = tmp });
         Assert.That(detached.ExitCode, Is.EqualTo(1), detached.ToString());
         Assert.That(detached.Stderr, Does.Contain("stopped").Or.Contain("not running"), detached.ToString());
         Assert.That(File.Exists(pidFile), Is.False, "no pid file for a refused exec --detach");
+        Assert.That(Directory.GetFiles(tmp), Is.Empty, "a refused exec --detach leaves no temporary file");
 
         AssertFails(await Oci("exec", "missing-" + c.Id, "true"), "does not exist");
         Assert.That((await Oci("delete", c.Id)).ExitCode, Is.EqualTo(0));
