@@ -41,10 +41,10 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
     /// <paramref name="netns"/>: an open fd of the container's network namespace on the host, taken
     /// over (its interfaces are mirrored into the VM); null: the namespace config.json names by path, if any.
     /// </summary>
-    public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, string runtimeDir, Stdio stdio, CancellationToken ct = default,
-        string? consoleSocket = null, int preserveFds = 0, int? netns = null)
+    public static async Task<ContainerSandbox> CreateAsync(string id, string bundle, (OciSpec Spec, string Rootfs) config, string runtimeDir, Stdio stdio,
+        CancellationToken ct = default, string? consoleSocket = null, int preserveFds = 0, int? netns = null)
     {
-        var (spec, rootfs) = ConfigLoader.Load(bundle);
+        var (spec, rootfs) = config;
         int netnsFd = netns ?? HostNetwork.OpenNamed(spec);
         NetworkMirror? network = null;
         HostTerminal? terminal = null;
@@ -109,6 +109,18 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             terminal?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The bundle's config, with every error a VM would meet later raised now, before anything
+    /// exists: the config's own, and the seccomp profile's (compiled here only to check it; the
+    /// guest compiles it again to load it, which keeps the agent the one place that loads filters).
+    /// </summary>
+    public static (OciSpec Spec, string Rootfs) LoadChecked(string bundle)
+    {
+        var config = ConfigLoader.Load(bundle);
+        Seccomp.SeccompCompiler.Compile(config.Spec.Linux?.Seccomp);
+        return config;
     }
 
     /// <summary>

@@ -22,13 +22,12 @@ public static class ForegroundRun
     {
         ContainerId.Validate(r.Id);
         string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
-        var (spec, _) = ConfigLoader.Load(bundle); // every config error surfaces before anything is created
-        Seccomp.SeccompCompiler.Compile(spec.Linux?.Seccomp); // the seccomp profile's too (the guest compiles it again to load it)
+        var config = ContainerSandbox.LoadChecked(bundle); // every config error surfaces before anything is created
         using var signals = new SignalForwarding(ct);
         string dir = StateDirectory.Create(r.Root, r.Id);
         try
         {
-            await using var sandbox = await ContainerSandbox.CreateAsync(r.Id, bundle, dir, r.Stdio, signals.Token).ConfigureAwait(false);
+            await using var sandbox = await ContainerSandbox.CreateAsync(r.Id, bundle, config, dir, r.Stdio, signals.Token).ConfigureAwait(false);
             await sandbox.StartAsync(r.Stdio.Input, signals.Token).ConfigureAwait(false);
             signals.ForwardTo(sandbox);
             return await sandbox.WaitAsync().ConfigureAwait(false);

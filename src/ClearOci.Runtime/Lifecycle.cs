@@ -45,8 +45,7 @@ public sealed class Lifecycle
     {
         ContainerId.Validate(r.Id);
         string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
-        var (spec, _) = ConfigLoader.Load(bundle); // config errors before anything exists
-        Seccomp.SeccompCompiler.Compile(spec.Linux?.Seccomp); // and the profile's (the guest compiles it again to load it)
+        var (spec, _) = ContainerSandbox.LoadChecked(bundle); // config errors before anything exists
         if (spec.Process?.Terminal == true && r.ConsoleSocket == null)
             throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
         if (spec.Process?.Terminal != true && r.ConsoleSocket != null)

@@ -23,9 +23,9 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
     private bool _stopping;
 
     /// <summary>The id of the live sandbox container whose VM container <paramref name="id"/> belongs in, or null (a VM of its own).</summary>
-    public static string? SandboxOf(StateStore store, string id, string bundle)
+    public static string? SandboxOf(StateStore store, string id, OciSpec spec)
     {
-        var annotations = ConfigLoader.Load(bundle).Spec.Annotations;
+        var annotations = spec.Annotations;
         if (annotations is null
             || !annotations.TryGetValue(ContainerTypeAnnotation, out var type) || type != "container"
             || !annotations.TryGetValue(SandboxIdAnnotation, out var sandboxId) || sandboxId == id
@@ -47,14 +47,14 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
     /// the sandbox's supervisor to add the container with this process's fds 0-2, reports 'R' on
     /// <paramref name="readyFd"/> once created, and returns the container's exit status.
     /// </summary>
-    public static int RunMember(StateStore store, string id, string bundle, string sandboxId, int readyFd, string? consoleSocket)
+    public static int RunMember(StateStore store, string id, string bundle, OciSpec spec, string sandboxId, int readyFd, string? consoleSocket)
     {
         bool ready = false;
         try
         {
             int pid = Environment.ProcessId;
             var record = store.Update(id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
-            var hooks = ConfigLoader.Load(bundle).Spec.Hooks;
+            var hooks = spec.Hooks;
             HookRunner.Run("prestart", hooks?.Prestart, record.ToOciState(Status.Creating));
             HookRunner.Run("createRuntime", hooks?.CreateRuntime, record.ToOciState(Status.Creating));
             return SupervisorClient.Exec(store.SocketPath(sandboxId),

@@ -50,18 +50,25 @@ public sealed class Supervisor
     /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/>: 'R', or 'E' and the message.</summary>
     public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd, string? consoleSocket = null, int preserveFds = 0)
     {
-        if (PodSandbox.SandboxOf(store, id, bundle) is { } podSandbox)
-            return PodSandbox.RunMember(store, id, bundle, podSandbox, readyFd, consoleSocket);
+        (OciSpec Spec, string Rootfs) config;
+        try { config = ConfigLoader.Load(bundle); } // once for this process: everything below gets it
+        catch (ClearOciException e)
+        {
+            try { Libc.WriteAll(readyFd, Encoding.UTF8.GetBytes("E" + e.Message)); } catch (ClearOciException) { }
+            return 1;
+        }
+        if (PodSandbox.SandboxOf(store, id, config.Spec) is { } podSandbox)
+            return PodSandbox.RunMember(store, id, bundle, config.Spec, podSandbox, readyFd, consoleSocket);
         var s = new Supervisor(store, id) { _signals = new() };
-        return await s.RunAsync(bundle, readyFd, consoleSocket, preserveFds).ConfigureAwait(false);
+        return await s.RunAsync(bundle, config, readyFd, consoleSocket, preserveFds).ConfigureAwait(false);
     }
 
-    private async Task<int> RunAsync(string bundle, int readyFd, string? consoleSocket, int preserveFds)
+    private async Task<int> RunAsync(string bundle, (OciSpec Spec, string Rootfs) config, int readyFd, string? consoleSocket, int preserveFds)
     {
         Socket listener;
         try
         {
-            var spec = ConfigLoader.Load(bundle).Spec;
+            var spec = config.Spec;
             int netns = HostNetwork.EnterFor(spec); // before the first await: main thread
             int pid = Environment.ProcessId;
             var record = _store.Update(_id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
@@ -80,7 +87,7 @@ public sealed class Supervisor
                 throw;
             }
             var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
-            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, _store.Dir(_id), stdio, _signals.Token, consoleSocket, preserveFds,
+            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, config, _store.Dir(_id), stdio, _signals.Token, consoleSocket, preserveFds,
                 netns: netns).ConfigureAwait(false);
             HookRunner.Run("createContainer", _hooks?.CreateContainer, creating);
             _store.Update(_id, r => r with { Status = Status.Created });
