@@ -15,12 +15,14 @@ internal sealed class AgentService
     private readonly ConcurrentDictionary<string, GuestContainer> _containers = new();
     private readonly ConcurrentDictionary<uint, StdinSink> _stdin = new();
     private readonly TaskCompletionSource _shutdown = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly GuestDnsRelay _dns;
 
     public AgentService(Stream control, Stream io, long startNs)
     {
         _control = new ControlChannel(control);
         _io = new IoChannel(io);
         _startNs = startNs;
+        _dns = new GuestDnsRelay(q => _control.SendAsync(q));
     }
 
     public IoChannel Io => _io;
@@ -44,7 +46,10 @@ internal sealed class AgentService
     private async Task ControlLoopAsync()
     {
         while (await _control.ReceiveAsync() is { } message)
-            _ = Task.Run(() => HandleAsync(message));
+        {
+            if (message is DnsAnswer answer) _dns.Answer(answer); // answers a query of ours: no response
+            else _ = Task.Run(() => HandleAsync(message));
+        }
         // The host went away: nothing can reach this guest any more.
         _shutdown.TrySetResult();
     }
@@ -63,7 +68,7 @@ internal sealed class AgentService
                 ResizeTerminal m => Container(m.ContainerId).Resize(m.ExecId, m.Rows, m.Cols),
                 GetStats m => new Response { Stats = Container(m.ContainerId).Stats() },
                 UpdateResources m => Container(m.ContainerId).Update(m.ResourcesJson),
-                ConfigureNetwork m => GuestNetwork.Configure(m),
+                ConfigureNetwork m => ConfigureNetwork(m),
                 Shutdown => BeginShutdown(),
                 _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),
             };
@@ -71,6 +76,13 @@ internal sealed class AgentService
         catch (ClearOciException e) { response = new Response { Error = e.Message, Code = e.Code.ToString() }; }
         catch (Exception e) { response = new Response { Error = e.Message, Code = nameof(ErrorCode.Internal) }; }
         await _control.SendAsync(response with { Id = message.Id });
+    }
+
+    private Response ConfigureNetwork(ConfigureNetwork m)
+    {
+        var response = GuestNetwork.Configure(m); // lo is up from here: the relay can bind its addresses
+        _dns.Listen(m.DnsRelay);
+        return response;
     }
 
     private Response BeginShutdown()

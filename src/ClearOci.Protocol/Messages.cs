@@ -5,7 +5,8 @@ namespace ClearOci.Protocol;
 /// <summary>
 /// Messages of the control channel between the host and the guest agent. Requests carry an
 /// <see cref="Message.Id"/> &gt; 0 and get exactly one <see cref="Response"/> with the same id;
-/// events (id 0) flow from the guest unasked. Bulk stdio never travels here (see <see cref="IoFrame"/>).
+/// events (id 0) flow from the guest unasked, and the host answers a <see cref="DnsQuery"/> event
+/// with a <see cref="DnsAnswer"/> (id 0, not answered in turn). Bulk stdio never travels here (see <see cref="IoFrame"/>).
 /// </summary>
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
 [JsonDerivedType(typeof(Hello), "hello")]
@@ -21,6 +22,8 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(OomKilled), "oom")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
 [JsonDerivedType(typeof(ConfigureNetwork), "network")]
+[JsonDerivedType(typeof(DnsQuery), "dnsQuery")]
+[JsonDerivedType(typeof(DnsAnswer), "dnsAnswer")]
 public abstract record Message
 {
     public long Id { get; init; }
@@ -158,9 +161,47 @@ public sealed record ConfigureNetwork : Message
 {
     public List<GuestInterface> Interfaces { get; init; } = [];
 
-    // Value equality over the list's items, as for every other message.
-    public bool Equals(ConfigureNetwork? other) => other is not null && base.Equals(other) && Interfaces.SequenceEqual(other.Interfaces);
-    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Interfaces.Count);
+    /// <summary>
+    /// Loopback nameservers of the container's resolv.conf ("127.0.0.11", docker's embedded DNS):
+    /// they listen in the namespace on the host, which the guest's own lo cannot reach. The agent
+    /// serves each on the guest's lo (port 53, UDP and TCP) and relays the queries to the host
+    /// (<see cref="DnsQuery"/>).
+    /// </summary>
+    public List<string> DnsRelay { get; init; } = [];
+
+    // Value equality over the lists' items, as for every other message.
+    public bool Equals(ConfigureNetwork? other) => other is not null && base.Equals(other) && Interfaces.SequenceEqual(other.Interfaces)
+        && DnsRelay.SequenceEqual(other.DnsRelay);
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Interfaces.Count, DnsRelay.Count);
+}
+
+/// <summary>
+/// Event: a DNS query a container sent to a relayed nameserver (<see cref="ConfigureNetwork.DnsRelay"/>),
+/// for the host to ask that nameserver in the container's namespace on the host. <see cref="Data"/> is
+/// the DNS message as sent over UDP (without TCP's length prefix, also when <see cref="Tcp"/>).
+/// </summary>
+public sealed record DnsQuery : Message
+{
+    /// <summary>The guest's number for this query, unique while the VM runs.</summary>
+    public long Query { get; init; }
+    public required string Server { get; init; }
+    /// <summary>The container asked over TCP (a truncated UDP answer's retry): ask the same way.</summary>
+    public bool Tcp { get; init; }
+    public byte[] Data { get; init; } = [];
+
+    public bool Equals(DnsQuery? other) => other is not null && base.Equals(other) && Query == other.Query && Server == other.Server
+        && Tcp == other.Tcp && Data.AsSpan().SequenceEqual(other.Data);
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Query, Server, Data.Length);
+}
+
+/// <summary>The nameserver's answer to <see cref="DnsQuery"/> <see cref="Query"/>; empty: none came (the guest drops the query).</summary>
+public sealed record DnsAnswer : Message
+{
+    public long Query { get; init; }
+    public byte[] Data { get; init; } = [];
+
+    public bool Equals(DnsAnswer? other) => other is not null && base.Equals(other) && Query == other.Query && Data.AsSpan().SequenceEqual(other.Data);
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Query, Data.Length);
 }
 
 /// <summary>One NIC. Addresses are CIDR ("10.88.0.5/16", "fd00::5/64").</summary>

@@ -18,6 +18,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
     private Task _outputDone = Task.CompletedTask;
     private HostTerminal? _terminal;
     private NetworkMirror? _network;
+    private DnsRelay? _dns;
     private readonly List<(Stream Input, uint Stream)> _pendingInputs = new();
 
     /// <summary>With a terminal, stdin comes from the host pty, whatever the caller passes.</summary>
@@ -78,13 +79,14 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             // QEMU holds the taps now: ours go, so each tap lives exactly as long as the VM.
             network?.CloseTaps();
             DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
-            var sandbox = new ContainerSandbox(id, spec, vm) { _terminal = terminal, _network = network };
+            var (dnsServers, dnsReach) = DnsRelay.Plan(spec, bundle, rootfs, network);
+            var sandbox = new ContainerSandbox(id, spec, vm) { _terminal = terminal, _network = network, _dns = DnsRelay.Start(vm.Agent, dnsServers, dnsReach) };
             handedOver = true;
             terminal?.FollowSize((rows, cols) => vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
             try
             {
                 sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
-                await vm.Agent.RequestAsync(new ConfigureNetwork { Interfaces = network?.Interfaces ?? [] }, ct).ConfigureAwait(false);
+                await vm.Agent.RequestAsync(new ConfigureNetwork { Interfaces = network?.Interfaces ?? [], DnsRelay = dnsServers }, ct).ConfigureAwait(false);
                 var streams = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
                 var extras = sandbox.RelayPreservedFds(preserveFds);
                 await vm.Agent.RequestAsync(new CreateContainer
@@ -235,6 +237,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             _terminal?.Dispose();
             return;
         }
+        _dns?.Dispose();
         await Vm.DisposeAsync().ConfigureAwait(false);
         _network?.Dispose();
         _terminal?.Dispose();

@@ -109,6 +109,9 @@ public sealed class NetworkMirror : IDisposable
             "action", "mirred", "egress", "redirect", "dev", to]);
     }
 
+    /// <summary>Runs <paramref name="work"/> on a thread in the container's namespace (a socket made there stays there).</summary>
+    public T InNamespace<T>(Func<T> work) => NamespaceThread.InNetwork(_netns, work);
+
     /// <summary>Once QEMU has its copies: a tap then lives exactly as long as the VM.</summary>
     public void CloseTaps()
     {

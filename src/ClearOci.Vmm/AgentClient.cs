@@ -101,6 +101,18 @@ public sealed class AgentClient : IDisposable
     /// <summary>Raised (on the control loop) when the guest reports an OOM kill in a container, before that process's exit.</summary>
     public event Action<OomKilled>? OomKilled;
 
+    /// <summary>
+    /// Raised (on the control loop: a listener must not block it) for each DNS query the guest
+    /// relays; the listener answers with <see cref="AnswerDnsAsync"/>.
+    /// </summary>
+    public event Action<DnsQuery>? DnsQueried;
+
+    public async Task AnswerDnsAsync(long query, ReadOnlyMemory<byte> answer)
+    {
+        try { await _control.SendAsync(new DnsAnswer { Query = query, Data = answer.ToArray() }).ConfigureAwait(false); }
+        catch (IOException) { /* the guest went away: nobody waits for it */ }
+    }
+
     /// <summary>Copies a guest stream into <paramref name="target"/>; the task ends at the stream's EOF.</summary>
     public Task AttachOutput(uint stream, Stream target)
     {
@@ -129,7 +141,8 @@ public sealed class AgentClient : IDisposable
                     case Hello h: _hello.TrySetResult(h); break;
                     case Response r when _pending.TryGetValue(r.Id, out var tcs): tcs.TrySetResult(r); break;
                     case ProcessExited e: ReportExit(e); break;
-                    case OomKilled o: RaiseOom(o); break;
+                    case OomKilled o: Raise(OomKilled, o); break;
+                    case DnsQuery q: Raise(DnsQueried, q); break;
                 }
             }
             Fail(new IOException("the guest closed the control channel"));
@@ -137,9 +150,9 @@ public sealed class AgentClient : IDisposable
         catch (Exception e) { Fail(e); }
     }
 
-    private void RaiseOom(OomKilled o)
+    private static void Raise<T>(Action<T>? listeners, T e)
     {
-        try { OomKilled?.Invoke(o); }
+        try { listeners?.Invoke(e); }
         catch (Exception) { /* a listener's failure must not stop the control loop */ }
     }
 

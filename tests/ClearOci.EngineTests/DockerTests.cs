@@ -80,7 +80,7 @@ public sealed class DockerNetworkTests : EngineScenarios
     }
 
     /// <summary>Two containers on one user-defined network: the client reaches the server by its name.</summary>
-    [Test, KnownBug(Gaps.NetworkByName)]
+    [Test]
     public async Task UserDefinedNetwork_ContainersReachEachOtherByName()
     {
         string net = NewName("net");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
@@ -131,5 +132,44 @@ public sealed class NetworkTests : LifecycleFixture
         Assert.That(parts[0], Does.Not.Contain("link/ether"), "no NIC");
         Assert.That(parts[1].Trim().Split('\n').Select(l => l.Split(' ')[1]).Distinct(), Is.EqualTo(new[] { "lo" }), "addresses only on lo");
         Assert.That(parts[1], Does.Contain("inet 127.0.0.1/8"));
+    }
+
+    /// <summary>
+    /// docker's embedded DNS: a nameserver on 127.0.0.11 of the namespace on the host (which the
+    /// guest's own lo cannot reach) answers the container in the VM, over UDP (the resolver) and TCP.
+    /// </summary>
+    [Test]
+    public async Task LoopbackNameserverOfTheNamespace_AnswersTheContainer()
+    {
+        string ns = $"{Path.GetFileName(WorkDir)}-dns";
+        await Sh($"ip netns add {ns}");
+        _namespaces.Add(ns);
+        await Sh($"ip -n {ns} link set lo up");
+        using var dns = new FakeNameserver($"/var/run/netns/{ns}", IPAddress.Parse("127.0.0.11"), new() { ["srv.test"] = IPAddress.Parse("192.0.2.7") });
+        string resolv = Path.Combine(WorkDir, "resolv.conf");
+        File.WriteAllText(resolv, "nameserver 127.0.0.11\noptions ndots:0\n");
+        JoinNetworkNamespace($"/var/run/netns/{ns}");
+        EditConfig(c => c["mounts"]!.AsArray().Add(new JsonObject
+        {
+            ["destination"] = "/etc/resolv.conf", ["type"] = "bind", ["source"] = resolv, ["options"] = new JsonArray("rbind", "ro"),
+        }));
+        // The same question over TCP (id 0x1234, RD, A srv.test IN), after its 2-byte length prefix (26).
+        const string tcpQuery = @"\000\032\022\064\001\000\000\001\000\000\000\000\000\000\003srv\004test\000\000\001\000\001";
+        SetArgs("sh", "-c", $"nslookup srv.test; echo ==; printf '{tcpQuery}' | nc -w 3 127.0.0.11 53 | od -An -tx1");
+        string id = NewId();
+        var c = await CreateAsync(id);
+        Assert.That((await Oci("start", id)).ExitCode, Is.EqualTo(0));
+        var exit = ReapExit(c, TimeSpan.FromSeconds(90));
+        string[] parts = c.Stdout.Split("==\n");
+        Assert.That(parts, Has.Length.EqualTo(2), $"{exit}: {c.Stdout} {c.Stderr}");
+        string tcpAnswer = string.Join(' ', parts[1].Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(new WaitResult(true, 0, 0)), c.Stderr);
+            Assert.That(parts[0], Does.Contain("192.0.2.7"), "nslookup over UDP, through the relay");
+            Assert.That(dns.UdpQueries, Is.GreaterThan(0), "the nameserver in the namespace was asked over UDP");
+            Assert.That(tcpAnswer, Does.StartWith("00 2a 12 34 81 80 00 01 00 01").And.EndWith("c0 00 02 07"), "the framed answer over TCP");
+            Assert.That(dns.TcpQueries, Is.EqualTo(1), "and over TCP");
+        });
     }
 }

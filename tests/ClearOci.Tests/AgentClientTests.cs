@@ -129,6 +129,19 @@ public class AgentClientTests
     }
 
     [Test]
+    public async Task DnsQueriesAreRaised_AndAnswersGoBackUnasked()
+    {
+        await using var f = new Fixture();
+        var raised = new TaskCompletionSource<DnsQuery>(TaskCreationOptions.RunContinuationsAsynchronously);
+        f.Client.DnsQueried += q => raised.TrySetResult(q);
+        var query = new DnsQuery { Query = 5, Server = "127.0.0.11", Data = [1, 2, 3] };
+        await f.Control.SendAsync(query);
+        Assert.That(await raised.Task.WaitAsync(Timeout), Is.EqualTo(query));
+        await f.Client.AnswerDnsAsync(5, new byte[] { 4, 5 });
+        Assert.That(await f.NextRequest(), Is.EqualTo(new DnsAnswer { Id = 0, Query = 5, Data = [4, 5] }));
+    }
+
+    [Test]
     public async Task OutputFramesAreCopiedToTheAttachedStreamUntilEof()
     {
         await using var f = new Fixture();

@@ -1,0 +1,82 @@
+using ClearOci.Protocol;
+using ClearOci.Runtime;
+using ClearOci.Spec;
+using ClearOci.Vmm;
+
+namespace ClearOci.Tests;
+
+/// <summary>What the host relays for the guest: the loopback nameservers of the container's resolv.conf, and only those.</summary>
+public class DnsRelayTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
+    [TestCase("nameserver 127.0.0.11\noptions ndots:0\n", new[] { "127.0.0.11" }, TestName = "docker's user-defined network")]
+    [TestCase("# comment\nnameserver 10.0.0.2\nnameserver\t127.0.0.53\r\nnameserver ::1\n", new[] { "127.0.0.53", "::1" }, TestName = "tabs, CRLF, IPv6")]
+    [TestCase("nameserver 8.8.8.8\nnameserver 1.1.1.1\nnameserver 9.9.9.9\nnameserver 127.0.0.1\n", new string[0], TestName = "a fourth nameserver is never asked")]
+    [TestCase("nameserver 127.0.0.11\nnameserver 127.0.0.11\nsearch example\n", new[] { "127.0.0.11" }, TestName = "duplicates")]
+    [TestCase("nameserver localhost\nnameservers 127.0.0.1\n#nameserver 127.0.0.2\n", new string[0], TestName = "not addresses, not the keyword")]
+    [TestCase("nameserver 0:0:0:0:0:0:0:1\n", new[] { "::1" }, TestName = "canonical form")]
+    public void LoopbackNameservers(string resolvConf, string[] expected) =>
+        Assert.That(ResolvConf.LoopbackNameservers(resolvConf), Is.EqualTo(expected));
+
+    [Test]
+    public void Read_TakesTheBindOntoResolvConf_ElseTheRootfsFile_NeverASymlink()
+    {
+        string dir = Directory.CreateTempSubdirectory("clearoci-dns-").FullName;
+        try
+        {
+            string rootfs = Path.Combine(dir, "rootfs");
+            Directory.CreateDirectory(Path.Combine(rootfs, "etc"));
+            File.WriteAllText(Path.Combine(rootfs, "etc/resolv.conf"), "nameserver 127.0.0.2\n");
+            File.WriteAllText(Path.Combine(dir, "engine-resolv.conf"), "nameserver 127.0.0.11\n");
+            var none = new OciSpec();
+            var bound = new OciSpec
+            {
+                Mounts = [new Mount { Destination = "/etc/resolv.conf", Source = "engine-resolv.conf", Options = ["rbind", "ro"] }],
+            };
+            Assert.That(ResolvConf.Read(bound, dir, rootfs), Is.EqualTo("nameserver 127.0.0.11\n"), "the engine's bind, relative to the bundle");
+            Assert.That(ResolvConf.Read(none, dir, rootfs), Is.EqualTo("nameserver 127.0.0.2\n"), "the image's own");
+            File.Delete(Path.Combine(rootfs, "etc/resolv.conf"));
+            File.CreateSymbolicLink(Path.Combine(rootfs, "etc/resolv.conf"), "/etc/hostname");
+            Assert.That(ResolvConf.Read(none, dir, rootfs), Is.Null, "a symlink would resolve against the host's root");
+            Assert.That(ResolvConf.Read(none, dir, Path.Combine(dir, "missing")), Is.Null);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
+    public void Plan_NoRelayForANewEmptyNamespace_TheCallersForTheHostNetwork()
+    {
+        string dir = Directory.CreateTempSubdirectory("clearoci-dns-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "r.conf"), "nameserver 127.0.0.53\n");
+            var mounts = new List<Mount> { new() { Destination = "/etc/resolv.conf", Type = "bind", Source = Path.Combine(dir, "r.conf") } };
+            var hostNetwork = new OciSpec { Mounts = mounts, Linux = new Linux { Namespaces = [new LinuxNamespace { Type = "mount" }] } };
+            var ownNetwork = new OciSpec { Mounts = mounts, Linux = new Linux { Namespaces = [new LinuxNamespace { Type = "network" }] } };
+            var (servers, reach) = DnsRelay.Plan(hostNetwork, dir, dir, network: null);
+            Assert.That(servers, Is.EqualTo(new[] { "127.0.0.53" }));
+            Assert.That(reach, Is.Not.Null);
+            var (none, noReach) = DnsRelay.Plan(ownNetwork, dir, dir, network: null);
+            Assert.That(none, Is.Empty, "a new namespace without a mirror has only lo: nothing to reach");
+            Assert.That(noReach, Is.Null);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
+    public async Task AQueryForAServerNotRelayed_IsAnsweredEmpty_WithoutASocket()
+    {
+        var (ctlHost, ctlGuest) = InMemoryDuplex.CreatePair();
+        var (ioHost, _) = InMemoryDuplex.CreatePair();
+        using var agent = new AgentClient(ctlHost, ioHost);
+        await using var guest = new ControlChannel(ctlGuest);
+        int sockets = 0;
+        using var relay = DnsRelay.Start(agent, ["127.0.0.11"], make => { Interlocked.Increment(ref sockets); return make(); });
+        Assert.That(relay, Is.Not.Null);
+        await guest.SendAsync(new DnsQuery { Query = 3, Server = "10.1.2.3", Data = [1, 2] });
+        Assert.That(await guest.ReceiveAsync().WaitAsync(Timeout), Is.EqualTo(new DnsAnswer { Query = 3 }));
+        Assert.That(sockets, Is.EqualTo(0), "nothing was asked on the guest's behalf");
+        Assert.That(DnsRelay.Start(agent, [], make => make()), Is.Null, "nothing to relay: no relay");
+    }
+}
