@@ -62,7 +62,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             netnsFd = -1; // the mirror's now
             var settings = VmSettings.Load();
             var host = HostInfo.Probe();
-            var size = VmSizing.From(spec.Linux?.Resources, settings, host.Cpus, host.MemoryMiB);
+            var size = VmSizing.ForContainer(spec.Linux?.Resources, spec.Annotations, settings, host.Cpus, host.MemoryMiB);
             DebugLog.Write($"booting the VM ({size.MemoryMiB} MiB, {size.Vcpus} vCPU)");
             var vm = await VirtualMachine.StartAsync(new VmOptions
             {
@@ -115,13 +115,14 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
 
     /// <summary>
     /// The bundle's config, with every error a VM would meet later raised now, before anything
-    /// exists: the config's own, and the seccomp profile's (compiled here only to check it; the
+    /// exists: the config's own, the pod-size annotations', and the seccomp profile's (compiled here only to check it; the
     /// guest compiles it again to load it, which keeps the agent the one place that loads filters).
     /// </summary>
     public static (OciSpec Spec, string Rootfs) LoadChecked(string bundle)
     {
         var config = ConfigLoader.Load(bundle);
         Seccomp.SeccompCompiler.Compile(config.Spec.Linux?.Seccomp);
+        VmSizing.PodLimits(config.Spec.Annotations);
         return config;
     }
 

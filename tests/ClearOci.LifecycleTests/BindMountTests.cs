@@ -171,6 +171,11 @@ public sealed class BindMountTests : LifecycleFixture
     {
         var (c, _) = await StartWithVolumeAsync();
         Assert.That(MountHolders(), Is.Not.Empty);
+        // virtiofsd's socket path (on QEMU's command line) is gone once the VM is up: nothing for a SIGKILL to leave.
+        var qemu = Processes.VmProcesses(c.Id).Single(p => p.CommandLine.Contains("qemu-system", StringComparison.Ordinal));
+        var sockets = System.Text.RegularExpressions.Regex.Matches(qemu.CommandLine, @"socket,id=fs\d+,path=([^,\s]+)").Select(m => m.Groups[1].Value).ToList();
+        Assert.That(sockets, Is.Not.Empty, qemu.ToString());
+        Assert.That(sockets.Where(File.Exists), Is.Empty, "virtiofsd's socket is unlinked after boot");
         Assert.That(Native.Kill(c.Pid, 9), Is.True);
         Assert.That(ReapExit(c), Is.EqualTo(new WaitResult(false, 0, 9)));
         await Poll.UntilAsync(() => { Native.ReapZombies(); return MountHolders(); }, l => l.Count == 0, TimeSpan.FromSeconds(30),

@@ -41,4 +41,34 @@ public sealed class VmSizeTests : LifecycleFixture
         Assert.That(memTotalMiB, Is.InRange(128 - 48, 128), output);
         Assert.That(cpus, Is.EqualTo(1));
     }
+
+    /// <summary>A CRI sandbox (containerd's pod-level annotations, its own resources only cpu shares) gets a VM for the whole pod.</summary>
+    [Test]
+    public async Task PodAnnotations_SizeTheSandboxesVm()
+    {
+        EditConfig(c =>
+        {
+            c["annotations"] = new JsonObject
+            {
+                ["io.kubernetes.cri.container-type"] = "sandbox",
+                [VmSizing.SandboxMemoryAnnotation] = (300L << 20).ToString(),
+                [VmSizing.SandboxCpuQuotaAnnotation] = "150000",
+                [VmSizing.SandboxCpuPeriodAnnotation] = "100000",
+            };
+            c["linux"]!["resources"] = new JsonObject { ["cpu"] = new JsonObject { ["shares"] = 2 } };
+        });
+        var (memTotalMiB, cpus, output) = await GuestSizeAsync();
+        int expectedMiB = 300 + VmSizing.OverheadMiB;
+        Assert.That(memTotalMiB, Is.InRange(expectedMiB - 48, expectedMiB), $"guest MemTotal for a {expectedMiB} MiB VM: {output}");
+        Assert.That(cpus, Is.EqualTo(Math.Min(2, Environment.ProcessorCount)));
+    }
+
+    [Test]
+    public async Task AMalformedPodAnnotation_IsRefusedBeforeAnyVm()
+    {
+        EditConfig(c => c["annotations"] = new JsonObject { [VmSizing.SandboxMemoryAnnotation] = "lots" });
+        var c = await CreateAsync(NewId(), expectSuccess: false);
+        AssertFails(c.Result, "io.kubernetes.cri.sandbox-memory: \"lots\" is not a number");
+        Assert.That(VmProcessesOf(c.Id), Is.Empty, "no VM was started");
+    }
 }

@@ -59,4 +59,38 @@ public class VmSizingTests
     [TestCase("3-1", null)]
     public void CountCpus_ReadsACpusetList(string list, int? expected) =>
         Assert.That(VmSizing.CountCpus(list), Is.EqualTo(expected));
+
+    private static Dictionary<string, string> Pod(string memory, string quota, string period = "100000") => new()
+    {
+        [VmSizing.SandboxMemoryAnnotation] = memory, [VmSizing.SandboxCpuQuotaAnnotation] = quota,
+        [VmSizing.SandboxCpuPeriodAnnotation] = period, ["io.kubernetes.cri.container-type"] = "sandbox",
+    };
+
+    [Test]
+    public void ASandbox_IsSizedForItsPod()
+    {
+        // containerd's sandbox: its own resources are cpu shares only; the annotations sum the pod's limits.
+        var own = new LinuxResources { Cpu = new LinuxCpu { Shares = 2 } };
+        Assert.That(VmSizing.ForContainer(own, Pod((300L << 20).ToString(), "250000"), Defaults, 8, 16384),
+            Is.EqualTo(new VmSizing.Size(300 + VmSizing.OverheadMiB, 3)));
+        Assert.That(VmSizing.ForContainer(own, Pod("0", "0"), Defaults, 8, 16384), Is.EqualTo(new VmSizing.Size(128, 1)), "a pod without limits: the defaults");
+        Assert.That(VmSizing.ForContainer(own, null, Defaults, 8, 16384), Is.EqualTo(new VmSizing.Size(128, 1)), "no annotations (docker, podman)");
+    }
+
+    [Test]
+    public void TheLargerOfTheContainersAndThePodsLimits_Wins()
+    {
+        var own = new LinuxResources { Memory = new LinuxMemory { Limit = 512L << 20 }, Cpu = new LinuxCpu { Quota = 100000, Period = 100000 } };
+        Assert.That(VmSizing.ForContainer(own, Pod((200L << 20).ToString(), "300000"), Defaults, 8, 16384),
+            Is.EqualTo(new VmSizing.Size(512 + VmSizing.OverheadMiB, 3)));
+    }
+
+    [TestCase("lots")]
+    [TestCase("1.5e9")]
+    public void AMalformedPodAnnotation_IsAClearError(string memory)
+    {
+        var e = Assert.Throws<ClearOciException>(() => VmSizing.PodLimits(Pod(memory, "0")));
+        Assert.That(e!.Code, Is.EqualTo(ErrorCode.InvalidArgument));
+        Assert.That(e.Message, Does.Contain(VmSizing.SandboxMemoryAnnotation).And.Contain(memory));
+    }
 }
