@@ -53,7 +53,7 @@ internal static class CheckVerb
         var options = new VmOptions
         {
             Name = "bare", RuntimeDir = "/nonexistent", Assets = GuestAssets.Locate(), Host = HostInfo.Probe(),
-            MemoryMiB = settings.MemoryMiB, Vcpus = settings.Vcpus, Root = settings.Root,
+            MemoryMiB = settings.MemoryMiB, Vcpus = settings.Vcpus, Root = settings.Root, TcgCacheMiB = settings.TcgCacheMiB,
         };
         foreach (var arg in QemuCommandLine.Build(VirtualMachine.PlanQemu(options, [], consoleLog: null, bare: true)))
             Console.WriteLine(arg);

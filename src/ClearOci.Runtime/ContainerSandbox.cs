@@ -75,6 +75,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
                 MemoryMiB = size.MemoryMiB,
                 Vcpus = size.Vcpus,
                 Root = settings.Root,
+                TcgCacheMiB = settings.TcgCacheMiB,
             }, ct).ConfigureAwait(false);
             // QEMU holds the taps now: ours go, so each tap lives exactly as long as the VM.
             network?.CloseTaps();

@@ -22,6 +22,7 @@ public static class HostConfig
         ("memoryMiB", "CLEAROCI_MEMORY_MIB", true),
         ("vcpus", "CLEAROCI_VCPUS", true),
         ("guestRoot", "CLEAROCI_GUEST_ROOT", false),
+        ("tcgCacheMiB", "CLEAROCI_TCG_CACHE_MIB", true),
         ("accel", HostInfo.AccelVariable, false),
         ("assets", GuestAssets.EnvironmentVariable, false),
     ];

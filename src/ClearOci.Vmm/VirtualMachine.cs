@@ -20,6 +20,7 @@ public sealed record VmOptions
     public int MemoryMiB { get; init; } = 128;
     public int Vcpus { get; init; } = 1;
     public GuestRoot? Root { get; init; }
+    public int TcgCacheMiB { get; init; } = 32;
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(90);
 }
 
@@ -187,6 +188,7 @@ public sealed class VirtualMachine : IAsyncDisposable
             Root = root,
             Vcpus = o.Vcpus,
             MemoryMiB = o.MemoryMiB,
+            TcgCacheMiB = o.TcgCacheMiB,
             Kernel = o.Assets.Kernel,
             Image = o.Assets.Image,
             ImageBytes = o.Assets.ImageBytes,

@@ -182,12 +182,15 @@ public class VmSettingsTests
         var s = From(("CLEAROCI_MEMORY_MIB", "256"), ("CLEAROCI_VCPUS", "2"), ("CLEAROCI_GUEST_ROOT", "initramfs"));
         Assert.That((s.MemoryMiB, s.Vcpus, s.Root), Is.EqualTo((256, 2, (GuestRoot?)GuestRoot.Initramfs)));
         Assert.That(From(("CLEAROCI_GUEST_ROOT", "image")).Root, Is.EqualTo(GuestRoot.NvdimmImage));
+        Assert.That(From().TcgCacheMiB, Is.EqualTo(32));
+        Assert.That(From(("CLEAROCI_TCG_CACHE_MIB", "16")).TcgCacheMiB, Is.EqualTo(16));
     }
 
     [TestCase("CLEAROCI_MEMORY_MIB", "lots")]
     [TestCase("CLEAROCI_MEMORY_MIB", "16")]
     [TestCase("CLEAROCI_VCPUS", "0")]
     [TestCase("CLEAROCI_GUEST_ROOT", "floppy")]
+    [TestCase("CLEAROCI_TCG_CACHE_MIB", "0")]
     public void BadValuesAreRefusedByName(string name, string value)
     {
         var e = Assert.Throws<ClearOciException>(() => From((name, value)));
@@ -209,6 +212,13 @@ public class PlanQemuTests
     {
         var c = VirtualMachine.PlanQemu(Options(Both, Host), [], "/run/p/console.log");
         Assert.That((c.Root, c.Accel, c.ImageBytes, c.QemuBinary), Is.EqualTo((GuestRoot.NvdimmImage, Accel.Tcg, 12L << 20, "/usr/bin/qemu-system-x86_64")));
+    }
+
+    [Test]
+    public void TheTcgCacheSizeReachesQemu()
+    {
+        Assert.That(VirtualMachine.PlanQemu(Options(Both, Host), [], null).TcgCacheMiB, Is.EqualTo(32));
+        Assert.That(VirtualMachine.PlanQemu(Options(Both, Host) with { TcgCacheMiB = 16 }, [], null).TcgCacheMiB, Is.EqualTo(16));
     }
 
     [Test]
