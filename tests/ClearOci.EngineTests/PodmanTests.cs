@@ -21,6 +21,8 @@ public sealed class PodmanTests : EngineScenarios
     [Test] public Task Ulimit_Applied_Podman() => Ulimit_Applied("--ulimit", "nproc=32768:32768");
     [Test] public Task Capabilities_DropAllAddTwo_Podman() => Capabilities_DropAllAddTwo();
     [Test] public Task FailedStart_ShowsClearOciErrorWithRuncExitCode_Podman() => FailedStart_ShowsClearOciErrorWithRuncExitCode();
+    /// <summary>aardvark-dns answers on the network's gateway address: reached over the mirrored veth.</summary>
+    [Test] public Task UserDefinedNetwork_ContainersReachEachOtherByName_Podman() => UserDefinedNetwork_ContainersReachEachOtherByName();
 
     /// <summary>
     /// Podman's default network (netavark bridge, 10.88.0.0/16): the container has an address on it,
