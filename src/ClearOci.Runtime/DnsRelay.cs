@@ -20,6 +20,9 @@ public sealed class DnsRelay : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
     private const int Port = 53;
+    /// <summary>Queries in flight at once; more are answered empty at once (a guest cannot pile up host threads and sockets).</summary>
+    public const int MaxInFlight = 32;
+    private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
     private readonly AgentClient _agent;
     private readonly HashSet<string> _servers;
     private readonly Func<Func<Socket>, Socket> _inNamespace;
@@ -56,7 +59,15 @@ public sealed class DnsRelay : IDisposable
         return new DnsRelay(agent, servers, inNamespace);
     }
 
-    private void OnQuery(DnsQuery q) => _ = Task.Run(() => AnswerAsync(q));
+    private void OnQuery(DnsQuery q)
+    {
+        if (_inFlight.Wait(0)) _ = Task.Run(() => AnswerAsync(q));
+        else
+        {
+            DebugLog.Write($"dns: query {q.Query} dropped: {MaxInFlight} queries in flight");
+            _ = _agent.AnswerDnsAsync(q.Query, ReadOnlyMemory<byte>.Empty);
+        }
+    }
 
     private async Task AnswerAsync(DnsQuery q)
     {
@@ -65,6 +76,8 @@ public sealed class DnsRelay : IDisposable
         {
             if (!_servers.Contains(q.Server) || !IPAddress.TryParse(q.Server, out var server))
                 throw new ClearOciException(ErrorCode.InvalidArgument, $"{q.Server} is not a relayed nameserver");
+            if (q.Data.Length is 0 or > ushort.MaxValue)
+                throw new ClearOciException(ErrorCode.InvalidArgument, $"a DNS message of {q.Data.Length} bytes");
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             timeout.CancelAfter(Timeout);
             answer = await AskAsync(new IPEndPoint(server, Port), q.Tcp, q.Data, timeout.Token).ConfigureAwait(false);
@@ -73,6 +86,7 @@ public sealed class DnsRelay : IDisposable
         {
             DebugLog.Write($"dns: query {q.Query} to {q.Server}: {e.Message}");
         }
+        finally { _inFlight.Release(); }
         if (!_stop.IsCancellationRequested) await _agent.AnswerDnsAsync(q.Query, answer).ConfigureAwait(false);
     }
 

@@ -79,4 +79,34 @@ public class DnsRelayTests
         Assert.That(sockets, Is.EqualTo(0), "nothing was asked on the guest's behalf");
         Assert.That(DnsRelay.Start(agent, [], make => make()), Is.Null, "nothing to relay: no relay");
     }
+
+    [Test]
+    public async Task Oversized_OrEmpty_AndTooManyQueries_AreAnsweredEmpty_WithoutASocket()
+    {
+        var (ctlHost, ctlGuest) = InMemoryDuplex.CreatePair();
+        var (ioHost, _) = InMemoryDuplex.CreatePair();
+        using var agent = new AgentClient(ctlHost, ioHost);
+        await using var guest = new ControlChannel(ctlGuest);
+        int sockets = 0;
+        var hold = new ManualResetEventSlim();
+        // Every socket "creation" blocks until released: the queries stay in flight.
+        using var relay = DnsRelay.Start(agent, ["127.0.0.11"], make => { Interlocked.Increment(ref sockets); hold.Wait(Timeout); throw new System.Net.Sockets.SocketException(111); });
+        await guest.SendAsync(new DnsQuery { Query = 1, Server = "127.0.0.11", Data = new byte[70_000] });
+        await guest.SendAsync(new DnsQuery { Query = 2, Server = "127.0.0.11", Data = [] });
+        Assert.That(await guest.ReceiveAsync().WaitAsync(Timeout), Is.EqualTo(new DnsAnswer { Query = 1 }).Or.EqualTo(new DnsAnswer { Query = 2 }));
+        Assert.That(await guest.ReceiveAsync().WaitAsync(Timeout), Is.EqualTo(new DnsAnswer { Query = 1 }).Or.EqualTo(new DnsAnswer { Query = 2 }));
+        Assert.That(sockets, Is.EqualTo(0), "malformed queries never reach a socket");
+
+        for (int i = 0; i < DnsRelay.MaxInFlight + 3; i++)
+            await guest.SendAsync(new DnsQuery { Query = 100 + i, Server = "127.0.0.11", Data = [1] });
+        var early = new HashSet<long>();
+        for (int i = 0; i < 3; i++) early.Add(((DnsAnswer)(await guest.ReceiveAsync().WaitAsync(Timeout))!).Query);
+        Assert.That(early, Is.EquivalentTo(new long[] { 100 + DnsRelay.MaxInFlight, 101 + DnsRelay.MaxInFlight, 102 + DnsRelay.MaxInFlight }),
+            "beyond the cap, queries are answered (empty) at once");
+        hold.Set();
+        var rest = new HashSet<long>();
+        for (int i = 0; i < DnsRelay.MaxInFlight; i++) rest.Add(((DnsAnswer)(await guest.ReceiveAsync().WaitAsync(Timeout))!).Query);
+        Assert.That(rest, Is.EquivalentTo(Enumerable.Range(100, DnsRelay.MaxInFlight).Select(i => (long)i)), "the queries in flight are answered once they end");
+        Assert.That(sockets, Is.EqualTo(DnsRelay.MaxInFlight));
+    }
 }
