@@ -68,6 +68,7 @@ internal sealed class AgentService
                 ResizeTerminal m => Container(m.ContainerId).Resize(m.ExecId, m.Rows, m.Cols),
                 GetStats m => new Response { Stats = Container(m.ContainerId).Stats() },
                 UpdateResources m => Container(m.ContainerId).Update(m.ResourcesJson),
+                FreezeContainer m => await Container(m.ContainerId).FreezeAsync(m.Frozen),
                 ConfigureNetwork m => ConfigureNetwork(m),
                 Shutdown => BeginShutdown(),
                 _ => throw new ClearOciException(ErrorCode.Agent, $"unexpected message {message.GetType().Name}"),

@@ -55,6 +55,24 @@ internal static class GuestCgroup
         return 0;
     }
 
+    /// <summary>
+    /// cgroup v2's freezer: writes cgroup.freeze and waits (at most 10 s) until cgroup.events
+    /// says the whole group is frozen (thawed); a task in uninterruptible sleep delays it.
+    /// </summary>
+    public static async Task FreezeAsync(string id, bool frozen)
+    {
+        string want = frozen ? "1" : "0";
+        try { await File.WriteAllTextAsync(Path.Combine(PathOf(id), "cgroup.freeze"), want); }
+        catch (IOException e) { throw new ClearOciException(ErrorCode.System, $"cgroup.freeze of {id}: {e.Message}"); }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!File.ReadLines(Path.Combine(PathOf(id), "cgroup.events")).Contains($"frozen {want}"))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new ClearOciException(ErrorCode.System, $"the processes of {id} did not {(frozen ? "freeze" : "thaw")} within 10 s");
+            await Task.Delay(5);
+        }
+    }
+
     public static void Remove(string id)
     {
         try { Directory.Delete(PathOf(id)); } catch (IOException) { }

@@ -125,6 +125,12 @@ internal sealed class GuestContainer : IDisposable
         return new Response();
     }
 
+    public async Task<Response> FreezeAsync(bool frozen)
+    {
+        await GuestCgroup.FreezeAsync(Id, frozen);
+        return new Response();
+    }
+
     public Response Resize(string execId, ushort rows, ushort cols)
     {
         if (!_terminals.TryGetValue(execId, out int master)) throw new ClearOciException(ErrorCode.InvalidState, "the process has no terminal");

@@ -18,6 +18,7 @@ namespace ClearOci.Protocol;
 [JsonDerivedType(typeof(ResizeTerminal), "resize")]
 [JsonDerivedType(typeof(GetStats), "stats")]
 [JsonDerivedType(typeof(UpdateResources), "update")]
+[JsonDerivedType(typeof(FreezeContainer), "freeze")]
 [JsonDerivedType(typeof(ProcessExited), "exited")]
 [JsonDerivedType(typeof(OomKilled), "oom")]
 [JsonDerivedType(typeof(Shutdown), "shutdown")]
@@ -54,6 +55,17 @@ public sealed record UpdateResources : Message
 {
     public required string ContainerId { get; init; }
     public required string ResourcesJson { get; init; }
+}
+
+/// <summary>
+/// Freezes (or thaws) every process of one container with its cgroup's freezer in the guest, the
+/// rest of the VM running on: a pod's container is paused alone. Answered once the kernel reports
+/// the group frozen (thawed).
+/// </summary>
+public sealed record FreezeContainer : Message
+{
+    public required string ContainerId { get; init; }
+    public bool Frozen { get; init; }
 }
 
 /// <summary>Resource usage of a container. With one VM per container, the guest's totals are the container's.</summary>

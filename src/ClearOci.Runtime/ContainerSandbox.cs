@@ -202,6 +202,9 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
 
     public Task ResumeAsync() => Vm.Qmp.ExecuteAsync("cont");
 
+    /// <summary>Freezes (thaws) this container's processes alone, with its cgroup in the guest: how a pod's container pauses.</summary>
+    public Task FreezeAsync(bool frozen) => Vm.Agent.RequestAsync(new FreezeContainer { ContainerId = Id, Frozen = frozen });
+
     /// <summary>Waits for the process to exit and its output to drain, then powers the VM off. Returns the exit code.</summary>
     public async Task<int> WaitAsync()
     {

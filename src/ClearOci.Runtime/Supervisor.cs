@@ -211,6 +211,8 @@ public sealed class Supervisor
         }
     }
 
+    private Task ResumeAsync() => _memberPid != 0 ? _sandbox.FreezeAsync(false) : _sandbox.ResumeAsync();
+
     /// <summary>Each verb checks the state and moves it under one lock, so two verbs never interleave.</summary>
     private async Task<SupervisorResponse> DispatchAsync(SupervisorRequest request)
     {
@@ -229,20 +231,20 @@ public sealed class Supervisor
                     break;
                 case "kill":
                     Transitions.CheckKill(status);
-                    if (status == Status.Paused && request.Signal == 9) await _sandbox.ResumeAsync().ConfigureAwait(false);
+                    if (status == Status.Paused && request.Signal == 9) await ResumeAsync().ConfigureAwait(false);
                     if (request.ExecId is { } execId) await _sandbox.Vm.Agent.RequestAsync(new ClearOci.Protocol.SignalProcess { ContainerId = _id, ExecId = execId, Signal = request.Signal }).ConfigureAwait(false);
                     else await _sandbox.SignalAsync(request.Signal).ConfigureAwait(false);
                     break;
                 case "pause":
                     Transitions.CheckPause(status);
-                    if (_memberPid != 0) throw new ClearOciException(ErrorCode.Unsupported, "cannot pause one container of a pod: its VM runs the pod's other containers");
-                    await _sandbox.PauseAsync().ConfigureAwait(false);
+                    // A pod's later container shares the VM: only its own processes stop.
+                    if (_memberPid != 0) await _sandbox.FreezeAsync(true).ConfigureAwait(false);
+                    else await _sandbox.PauseAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = Status.Paused });
                     break;
                 case "resume":
                     Transitions.CheckResume(status);
-                    if (_memberPid != 0) throw new ClearOciException(ErrorCode.Unsupported, "cannot resume one container of a pod: its VM runs the pod's other containers");
-                    await _sandbox.ResumeAsync().ConfigureAwait(false);
+                    await ResumeAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = Status.Running });
                     break;
                 case "update":

@@ -45,6 +45,7 @@ public class ControlChannelTests
             new ResizeTerminal { Id = 8, ContainerId = "c1", ExecId = "e1", Rows = 33, Cols = 111 },
             new GetStats { Id = 9, ContainerId = "c1" },
             new UpdateResources { Id = 10, ContainerId = "c1", ResourcesJson = "{\"pids\":{\"limit\":5}}" },
+            new FreezeContainer { Id = 12, ContainerId = "c1", Frozen = true },
             new Response { Id = 9, Stats = new ContainerStats { CpuUserNs = 1, CpuKernelNs = 2, MemoryUsageBytes = 3, MemoryLimitBytes = 4, Pids = 5 } },
             new ProcessExited { Id = 0, ContainerId = "c1", ExecId = "", Status = 137, ExitedNs = long.MaxValue },
             new OomKilled { Id = 0, ContainerId = "c1" },
