@@ -70,9 +70,10 @@ public static class Transitions
         throw Invalid("container not running");
     }
 
+    /// <summary>As runc: a created container can be paused too (resume makes it created again).</summary>
     public static void CheckPause(Status s)
     {
-        if (s == Status.Running) return;
+        if (s is Status.Running or Status.Created) return;
         throw Invalid(s == Status.Paused ? "container is already paused" : "container not running");
     }
 

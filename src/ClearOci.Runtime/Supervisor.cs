@@ -25,6 +25,8 @@ public sealed class Supervisor
     /// <summary>A pod's later container (see <see cref="ForPodMember"/>): its stdin and its relay's pid.</summary>
     private Stream? _memberStdin;
     private int _memberPid;
+    /// <summary>The container's process was started: a resume makes it running again, else created.</summary>
+    private bool _started;
     private readonly EventFeed _events = new();
 
     private Supervisor(StateStore store, string id)
@@ -226,6 +228,7 @@ public sealed class Supervisor
                     Transitions.CheckStart(status);
                     HookRunner.Run("startContainer", _hooks?.StartContainer, _store.Read(_id).ToOciState(Status.Created));
                     await _sandbox.StartAsync(_memberStdin ?? Console.OpenStandardInput()).ConfigureAwait(false);
+                    _started = true;
                     var running = _store.Update(_id, r => r with { Status = Status.Running });
                     HookRunner.RunBestEffort("poststart", _hooks?.Poststart, running.ToOciState(Status.Running));
                     break;
@@ -245,7 +248,7 @@ public sealed class Supervisor
                 case "resume":
                     Transitions.CheckResume(status);
                     await ResumeAsync().ConfigureAwait(false);
-                    _store.Update(_id, r => r with { Status = Status.Running });
+                    _store.Update(_id, r => r with { Status = _started ? Status.Running : Status.Created });
                     break;
                 case "update":
                     Transitions.CheckKill(status); // created, running or paused: there is a VM to change
