@@ -64,13 +64,20 @@ public class DnsRelayTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    [Test]
-    public async Task AQueryForAServerNotRelayed_IsAnsweredEmpty_WithoutASocket()
+    /// <summary>The host's AgentClient, and the guest's end of its control channel.</summary>
+    private static (AgentClient Agent, ControlChannel Guest) Connected()
     {
         var (ctlHost, ctlGuest) = InMemoryDuplex.CreatePair();
         var (ioHost, _) = InMemoryDuplex.CreatePair();
-        using var agent = new AgentClient(ctlHost, ioHost);
-        await using var guest = new ControlChannel(ctlGuest);
+        return (new AgentClient(ctlHost, ioHost), new ControlChannel(ctlGuest));
+    }
+
+    [Test]
+    public async Task AQueryForAServerNotRelayed_IsAnsweredEmpty_WithoutASocket()
+    {
+        var (agent, guest) = Connected();
+        using var _ = agent;
+        await using var __ = guest;
         int sockets = 0;
         using var relay = DnsRelay.Start(agent, ["127.0.0.11"], make => { Interlocked.Increment(ref sockets); return make(); });
         Assert.That(relay, Is.Not.Null);
@@ -83,10 +90,9 @@ public class DnsRelayTests
     [Test]
     public async Task Oversized_OrEmpty_AndTooManyQueries_AreAnsweredEmpty_WithoutASocket()
     {
-        var (ctlHost, ctlGuest) = InMemoryDuplex.CreatePair();
-        var (ioHost, _) = InMemoryDuplex.CreatePair();
-        using var agent = new AgentClient(ctlHost, ioHost);
-        await using var guest = new ControlChannel(ctlGuest);
+        var (agent, guest) = Connected();
+        using var _ = agent;
+        await using var __ = guest;
         int sockets = 0;
         var hold = new ManualResetEventSlim();
         // Every socket "creation" blocks until released: the queries stay in flight.
