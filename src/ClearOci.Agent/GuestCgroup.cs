@@ -20,6 +20,9 @@ internal static class GuestCgroup
             GuestBoot.Log($"mount cgroup2: {ClearOci.Native.Libc.StrError(ClearOci.Native.Libc.Errno)}");
             return;
         }
+        ClearOci.Native.Libc.MkdirAll(DevicesRoot);
+        if (ClearOci.Native.Libc.mount("cgroup", DevicesRoot, "cgroup", ClearOci.Native.Libc.MS_NOSUID | ClearOci.Native.Libc.MS_NODEV | ClearOci.Native.Libc.MS_NOEXEC, "devices") < 0)
+            GuestBoot.Log($"mount the devices cgroup: {ClearOci.Native.Libc.StrError(ClearOci.Native.Libc.Errno)}");
         foreach (var controller in (string[])["memory", "pids", "cpu"])
         {
             try { File.WriteAllText(Path.Combine(Root, "cgroup.subtree_control"), "+" + controller); }
@@ -28,6 +31,42 @@ internal static class GuestCgroup
     }
 
     public static string PathOf(string id) => Path.Combine(Root, "clearoci", id);
+
+    /// <summary>
+    /// Device rules need a devices controller: cgroup v2 has none (it takes a BPF program, and
+    /// this guest kernel has no cgroup BPF), so the v1 controller is mounted beside the v2
+    /// hierarchy, as on a hybrid host, and each container gets a group there too.
+    /// </summary>
+    public const string DevicesRoot = "/run/clearoci-devices";
+
+    private static string DevicesPathOf(string id) => Path.Combine(DevicesRoot, id);
+
+    /// <summary>
+    /// The container's device rules (linux.resources.devices, then the defaults runc allows) on a
+    /// group of its own; none when the config sets no rule. Its processes join with <see cref="JoinDevices"/>.
+    /// </summary>
+    public static void CreateDevices(string id, OciSpec spec)
+    {
+        var lines = DeviceCgroupRules.For(spec);
+        if (lines.Count == 0) return;
+        if (!File.Exists(Path.Combine(DevicesRoot, DeviceCgroupRules.AllowFile)))
+            throw new ClearOciException(ErrorCode.Unsupported, "linux.resources.devices: the guest has no devices cgroup");
+        Directory.CreateDirectory(DevicesPathOf(id));
+        foreach (var (file, line) in lines)
+        {
+            try { File.WriteAllText(Path.Combine(DevicesPathOf(id), file), line); }
+            catch (IOException e) { throw ClearOciException.Invalid($"linux.resources.devices: cannot apply \"{line}\": {e.Message}"); }
+        }
+    }
+
+    /// <summary>Moves <paramref name="pid"/> into the container's devices group, if it has one.</summary>
+    public static void JoinDevices(string id, int pid)
+    {
+        string procs = Path.Combine(DevicesPathOf(id), "cgroup.procs");
+        if (!File.Exists(procs)) return;
+        try { File.WriteAllText(procs, pid.ToString()); }
+        catch (IOException e) { throw new ClearOciException(ErrorCode.System, $"join the devices cgroup of {id}: {e.Message}"); }
+    }
 
     public static void Create(string id)
     {
@@ -76,6 +115,7 @@ internal static class GuestCgroup
     public static void Remove(string id)
     {
         try { Directory.Delete(PathOf(id)); } catch (IOException) { }
+        try { if (Directory.Exists(DevicesPathOf(id))) Directory.Delete(DevicesPathOf(id)); } catch (IOException) { }
     }
 
     /// <summary>Writes every limit <paramref name="r"/> sets (v1 semantics in the OCI spec, mapped to v2 files).</summary>

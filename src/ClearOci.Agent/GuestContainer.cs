@@ -152,6 +152,7 @@ internal sealed class GuestContainer : IDisposable
 
         GuestCgroup.Create(Id);
         GuestCgroup.Apply(Id, spec.Linux?.Resources);
+        GuestCgroup.CreateDevices(Id, spec);
         _oom = new OomWatch(GuestCgroup.PathOf(Id), () => _agent.SendOomKilled(Id));
         var io = ProcessIo.Create(spec.Process ?? new Process());
         var plan = Libc.Pipe();
@@ -187,7 +188,13 @@ internal sealed class GuestContainer : IDisposable
             RootfsPath = rootfs, Spec = spec, Seccomp = _seccomp, CgroupPath = GuestCgroup.PathOf(Id),
             ExtraFds = extras.Select((x, i) => new[] { ExtraBase + i, x.e.Fd }).ToList(),
         }, AgentJsonContext.Default.InitPlan);
-        try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
+        try
+        {
+            // Before the plan, which the stage waits for: it opens no device before it is in the group.
+            GuestCgroup.JoinDevices(Id, _pid);
+            Libc.WriteAll(plan.Write, planJson);
+        }
+        finally { Libc.close(plan.Write); } // without a plan the stage exits
 
         var withMaster = await io.ReceiveMasterAsync();
         string reply = await Task.Run(() => ReadSync(expectReady: true));
@@ -242,7 +249,12 @@ internal sealed class GuestContainer : IDisposable
         }
         var exited = _agent.Reaper.Watch(pid);
         byte[] planJson = JsonSerializer.SerializeToUtf8Bytes(new InitPlan { RootfsPath = _rootfs, Spec = _spec, Exec = process, Seccomp = _seccomp }, AgentJsonContext.Default.InitPlan);
-        try { Libc.WriteAll(plan.Write, planJson); } finally { Libc.close(plan.Write); }
+        try
+        {
+            GuestCgroup.JoinDevices(Id, pid);
+            Libc.WriteAll(plan.Write, planJson);
+        }
+        finally { Libc.close(plan.Write); }
         var withMaster = await io.ReceiveMasterAsync();
         string reply = await Task.Run(() => ReadAll(sync.Read));
         Libc.close(sync.Read);

@@ -116,7 +116,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
 
     /// <summary>
     /// The bundle's config, with every error a VM would meet later raised now, before anything
-    /// exists: the config's own, the pod-size annotations', and the seccomp profile's (compiled here only to check it; the
+    /// exists: the config's own, the pod-size annotations', the device rules', and the seccomp profile's (compiled here only to check it; the
     /// guest compiles it again to load it, which keeps the agent the one place that loads filters).
     /// </summary>
     public static (OciSpec Spec, string Rootfs) LoadChecked(string bundle)
@@ -124,6 +124,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
         var config = ConfigLoader.Load(bundle);
         Seccomp.SeccompCompiler.Compile(config.Spec.Linux?.Seccomp);
         VmSizing.PodLimits(config.Spec.Annotations);
+        DeviceCgroupRules.For(config.Spec);
         return config;
     }
 

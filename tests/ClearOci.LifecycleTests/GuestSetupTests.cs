@@ -331,4 +331,35 @@ public sealed partial class GuestSetupTests : LifecycleFixture
         var runcCaps = JsonNode.Parse(runc.Stdout)!["linux"]!["capabilities"]!.AsArray().Select(c => (string)c!);
         Assert.That(caps, Is.SupersetOf(runcCaps), "every capability runc knows");
     }
+
+    /// <summary>
+    /// linux.resources.devices: with the default deny-all and CAP_MKNOD, a made node of a device
+    /// nobody allowed cannot be opened, the defaults can, and a rule that allows one device opens
+    /// it; the same output as runc, which applies the rules with the host's devices cgroup.
+    /// </summary>
+    [Test]
+    public async Task DeviceRules_DenyAndAllow_SameAsRunc()
+    {
+        // /dev/fuse (10:229) and loop0 (b 7:0) exist in the guest and on this host; the cgroup check comes before the driver's.
+        const string script = "rm -f /tmp/fuse /tmp/loop; mknod /tmp/fuse c 10 229 && mknod /tmp/loop b 7 0 && " +
+            "for f in /tmp/fuse /tmp/loop /dev/null /dev/zero; do head -c 0 $f 2>&1 && echo \"$f opens\"; done";
+        EditConfig(c =>
+        {
+            foreach (var set in (string[])["bounding", "effective", "permitted"])
+                c["process"]!["capabilities"]![set]!.AsArray().Add(JsonValue.Create("CAP_MKNOD"));
+            c["linux"]!["resources"] = new JsonObject { ["devices"] = new JsonArray(new JsonObject { ["allow"] = false, ["access"] = "rwm" }) };
+        });
+        string denied = await RunOursAsync(script);
+        Assert.That(denied, Is.EqualTo(await RunRuncAsync(script)), "deny all: the same as runc");
+        Assert.That(denied, Does.Contain("/tmp/fuse: Operation not permitted").And.Contain("/tmp/loop: Operation not permitted")
+            .And.Contain("/dev/null opens").And.Contain("/dev/zero opens"), denied);
+
+        EditConfig(c => c["linux"]!["resources"]!["devices"]!.AsArray().Add((JsonNode)new JsonObject
+        {
+            ["allow"] = true, ["type"] = "c", ["major"] = 10, ["minor"] = 229, ["access"] = "rw",
+        }));
+        string allowed = await RunOursAsync(script);
+        Assert.That(allowed, Is.EqualTo(await RunRuncAsync(script)), "one device allowed: the same as runc");
+        Assert.That(allowed, Does.Contain("/tmp/fuse opens").And.Contain("/tmp/loop: Operation not permitted"), allowed);
+    }
 }
