@@ -20,9 +20,6 @@ internal static class GuestCgroup
             GuestBoot.Log($"mount cgroup2: {ClearOci.Native.Libc.StrError(ClearOci.Native.Libc.Errno)}");
             return;
         }
-        ClearOci.Native.Libc.MkdirAll(DevicesRoot);
-        if (ClearOci.Native.Libc.mount("cgroup", DevicesRoot, "cgroup", ClearOci.Native.Libc.MS_NOSUID | ClearOci.Native.Libc.MS_NODEV | ClearOci.Native.Libc.MS_NOEXEC, "devices") < 0)
-            GuestBoot.Log($"mount the devices cgroup: {ClearOci.Native.Libc.StrError(ClearOci.Native.Libc.Errno)}");
         foreach (var controller in (string[])["memory", "pids", "cpu"])
         {
             try { File.WriteAllText(Path.Combine(Root, "cgroup.subtree_control"), "+" + controller); }
@@ -49,13 +46,29 @@ internal static class GuestCgroup
     {
         var lines = DeviceCgroupRules.For(spec);
         if (lines.Count == 0) return;
-        if (!File.Exists(Path.Combine(DevicesRoot, DeviceCgroupRules.AllowFile)))
-            throw new ClearOciException(ErrorCode.Unsupported, "linux.resources.devices: the guest has no devices cgroup");
+        MountDevices();
         Directory.CreateDirectory(DevicesPathOf(id));
         foreach (var (file, line) in lines)
         {
             try { File.WriteAllText(Path.Combine(DevicesPathOf(id), file), line); }
             catch (IOException e) { throw ClearOciException.Invalid($"linux.resources.devices: cannot apply \"{line}\": {e.Message}"); }
+        }
+    }
+
+    private static readonly Lock DevicesMount = new();
+
+    /// <summary>
+    /// On first use only: once mounted, every process's /proc/self/cgroup lists the v1 hierarchy
+    /// too, so a VM whose containers set no device rule shows the pure v2 view.
+    /// </summary>
+    private static void MountDevices()
+    {
+        lock (DevicesMount)
+        {
+            if (File.Exists(Path.Combine(DevicesRoot, DeviceCgroupRules.AllowFile))) return;
+            ClearOci.Native.Libc.MkdirAll(DevicesRoot);
+            if (ClearOci.Native.Libc.mount("cgroup", DevicesRoot, "cgroup", ClearOci.Native.Libc.MS_NOSUID | ClearOci.Native.Libc.MS_NODEV | ClearOci.Native.Libc.MS_NOEXEC, "devices") < 0)
+                throw new ClearOciException(ErrorCode.Unsupported, $"linux.resources.devices: mount the guest's devices cgroup: {ClearOci.Native.Libc.StrError(ClearOci.Native.Libc.Errno)}");
         }
     }
 
