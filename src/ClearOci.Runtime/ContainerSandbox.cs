@@ -196,15 +196,18 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
         (await Vm.Agent.RequestAsync(new GetStats { ContainerId = Id }).ConfigureAwait(false)).Stats
         ?? throw new ClearOciException(ErrorCode.Agent, "the guest sent no stats");
 
-    public Task SignalAsync(int signal) => Vm.Agent.RequestAsync(new SignalProcess { ContainerId = Id, Signal = signal });
+    /// <summary>Signals the container's process, or with <paramref name="execId"/> one of its exec'd processes.</summary>
+    public Task SignalAsync(int signal, string execId = "") => Vm.Agent.RequestAsync(new SignalProcess { ContainerId = Id, ExecId = execId, Signal = signal });
 
-    /// <summary>Stops every vCPU (the whole VM, so every process of the container).</summary>
-    public Task PauseAsync() => Vm.Qmp.ExecuteAsync("stop");
+    /// <summary>
+    /// Stops every vCPU (the whole VM, so every process of the container). A pod's later container
+    /// shares the VM with the pod: only its own processes stop (its cgroup's freezer in the guest).
+    /// </summary>
+    public Task PauseAsync() => _pod != null ? Freeze(true) : Vm.Qmp.ExecuteAsync("stop");
 
-    public Task ResumeAsync() => Vm.Qmp.ExecuteAsync("cont");
+    public Task ResumeAsync() => _pod != null ? Freeze(false) : Vm.Qmp.ExecuteAsync("cont");
 
-    /// <summary>Freezes (thaws) this container's processes alone, with its cgroup in the guest: how a pod's container pauses.</summary>
-    public Task FreezeAsync(bool frozen) => Vm.Agent.RequestAsync(new FreezeContainer { ContainerId = Id, Frozen = frozen });
+    private Task Freeze(bool frozen) => Vm.Agent.RequestAsync(new FreezeContainer { ContainerId = Id, Frozen = frozen });
 
     /// <summary>Waits for the process to exit and its output to drain, then powers the VM off. Returns the exit code.</summary>
     public async Task<int> WaitAsync()

@@ -129,8 +129,7 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
         {
             member = await ContainerSandbox.JoinAsync(sandbox, id, request.Bundle!, new Stdio(input, output, error), request.ConsoleSocket).ConfigureAwait(false);
             _members[id] = (member, done.Task);
-            var hooks = ConfigLoader.Load(request.Bundle!, requireProcess: false).Spec.Hooks;
-            HookRunner.Run("createContainer", hooks?.CreateContainer, record.ToOciState(Status.Creating));
+            HookRunner.Run("createContainer", member.Spec.Hooks?.CreateContainer, record.ToOciState(Status.Creating));
             store.Update(id, r => r with { Status = Status.Created });
             listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             var l = listener;
@@ -147,7 +146,7 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
         }
         try
         {
-            var verbs = Supervisor.ForPodMember(store, id, member, ConfigLoader.Load(request.Bundle!, requireProcess: false).Spec.Hooks, input, record.SupervisorPid);
+            var verbs = Supervisor.ForPodMember(store, id, member, member.Spec.Hooks, input, record.SupervisorPid);
             verbs.WatchOom();
             _ = verbs.ServeAsync(listener, serving.Token);
             await Supervisor.ReplyAsync(reply, new SupervisorResponse()).ConfigureAwait(false);

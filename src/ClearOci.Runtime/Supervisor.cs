@@ -213,8 +213,6 @@ public sealed class Supervisor
         }
     }
 
-    private Task ResumeAsync() => _memberPid != 0 ? _sandbox.FreezeAsync(false) : _sandbox.ResumeAsync();
-
     /// <summary>Each verb checks the state and moves it under one lock, so two verbs never interleave.</summary>
     private async Task<SupervisorResponse> DispatchAsync(SupervisorRequest request)
     {
@@ -234,20 +232,17 @@ public sealed class Supervisor
                     break;
                 case "kill":
                     Transitions.CheckKill(status);
-                    if (status == Status.Paused && request.Signal == 9) await ResumeAsync().ConfigureAwait(false);
-                    if (request.ExecId is { } execId) await _sandbox.Vm.Agent.RequestAsync(new ClearOci.Protocol.SignalProcess { ContainerId = _id, ExecId = execId, Signal = request.Signal }).ConfigureAwait(false);
-                    else await _sandbox.SignalAsync(request.Signal).ConfigureAwait(false);
+                    if (status == Status.Paused && request.Signal == 9) await _sandbox.ResumeAsync().ConfigureAwait(false);
+                    await _sandbox.SignalAsync(request.Signal, request.ExecId ?? "").ConfigureAwait(false);
                     break;
                 case "pause":
                     Transitions.CheckPause(status);
-                    // A pod's later container shares the VM: only its own processes stop.
-                    if (_memberPid != 0) await _sandbox.FreezeAsync(true).ConfigureAwait(false);
-                    else await _sandbox.PauseAsync().ConfigureAwait(false);
+                    await _sandbox.PauseAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = Status.Paused });
                     break;
                 case "resume":
                     Transitions.CheckResume(status);
-                    await ResumeAsync().ConfigureAwait(false);
+                    await _sandbox.ResumeAsync().ConfigureAwait(false);
                     _store.Update(_id, r => r with { Status = _started ? Status.Running : Status.Created });
                     break;
                 case "update":
