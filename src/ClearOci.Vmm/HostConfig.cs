@@ -8,7 +8,7 @@ namespace ClearOci.Vmm;
 /// (<see cref="DefaultPath"/>, or the file <c>CLEAROCI_CONFIG</c> names) overrides defaults, and
 /// an environment variable overrides the file. Nothing else is read and nothing is written.
 /// The file is one JSON object with any of these keys:
-/// <code>{ "memoryMiB": 256, "vcpus": 2, "guestRoot": "image", "accel": "tcg", "assets": "/opt/clearoci/share/clearoci/current" }</code>
+/// <code>{ "memoryMiB": 256, "vcpus": 2, "guestRoot": "image", "tcgCacheMiB": 32, "accel": "tcg", "assets": "/opt/clearoci/share/clearoci/current" }</code>
 /// An unknown key or a value of the wrong type is an error that names the file and the key.
 /// </summary>
 public static class HostConfig

@@ -39,7 +39,7 @@ public sealed record QemuConfig
     /// <summary>No channels, no shares, no monitor: the agent powers off once ready (the benchmark floor).</summary>
     public bool Bare { get; init; }
     /// <summary>Under TCG: cap of the translation cache in MiB (0: QEMU's default).</summary>
-    public int TcgCacheMiB { get; init; } = 32;
+    public int TcgCacheMiB { get; init; } = VmSettings.DefaultTcgCacheMiB;
 }
 
 /// <summary>

@@ -20,7 +20,7 @@ public sealed record VmOptions
     public int MemoryMiB { get; init; } = 128;
     public int Vcpus { get; init; } = 1;
     public GuestRoot? Root { get; init; }
-    public int TcgCacheMiB { get; init; } = 32;
+    public int TcgCacheMiB { get; init; } = VmSettings.DefaultTcgCacheMiB;
     public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(90);
 }
 

@@ -15,7 +15,10 @@ public sealed record VmSettings
     /// <summary>null: the NVDIMM image when the assets have one, else the initramfs.</summary>
     public GuestRoot? Root { get; init; }
     /// <summary>Under TCG only: QEMU's translation cache (tb-size) in MiB, resident in full once Linux booted.</summary>
-    public int TcgCacheMiB { get; init; } = 32;
+    public int TcgCacheMiB { get; init; } = DefaultTcgCacheMiB;
+
+    /// <summary>32 MiB: halving it saves ~21 MiB per VM but slows boot and exec by 20-30 % (docs/PERFORMANCE.md).</summary>
+    public const int DefaultTcgCacheMiB = 32;
 
     public static VmSettings Load() => From(HostConfig.Get);
 
