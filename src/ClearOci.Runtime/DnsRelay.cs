@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using ClearOci.Native;
 using ClearOci.Protocol;
 using ClearOci.Spec;
 using ClearOci.Vmm;
@@ -126,20 +125,18 @@ public sealed class DnsRelay : IDisposable
 /// <summary>The container's resolv.conf, as the host sees it.</summary>
 public static class ResolvConf
 {
-    private const string GuestPath = "/etc/resolv.conf";
     private const int MaxBytes = 64 * 1024;
 
     /// <summary>
-    /// The text of the container's /etc/resolv.conf: the source of the last bind mount onto it
-    /// (docker's and podman's), else the rootfs's own file; null when neither is a regular file.
+    /// The text of the container's /etc/resolv.conf: the source of the last mount onto it
+    /// (docker's and podman's bind), else the rootfs's own file; null when neither is a regular file.
     /// Symlinks are not followed: they would resolve against the host's root, not the container's.
     /// </summary>
     public static string? Read(OciSpec spec, string bundle, string rootfs)
     {
-        var bind = spec.Mounts?.LastOrDefault(m => Path.TrimEndingDirectorySeparator(m.Destination) == GuestPath && m.Source is { Length: > 0 }
-            && (m.Type == "bind" || MountOptions.Parse(m.Options).Bind));
-        // runc resolves a relative source against the bundle.
-        string path = bind != null ? Path.GetFullPath(bind.Source!, bundle) : Path.Combine(rootfs, GuestPath.TrimStart('/'));
+        // The mount the guest's own /etc takes it from too (GuestEtc); runc resolves a relative source against the bundle.
+        string path = GuestEtcFiles.ResolvConfSource(spec) is { } source ? Path.GetFullPath(source, bundle)
+            : Path.Combine(rootfs, GuestEtcFiles.ResolvConfPath.TrimStart('/'));
         try
         {
             var info = new FileInfo(path);
@@ -157,13 +154,9 @@ public static class ResolvConf
     {
         const int ResolverMax = 3;
         var found = new List<string>();
-        int seen = 0;
-        foreach (var raw in resolvConf.Split('\n'))
+        foreach (var value in GuestEtcFiles.NameserversOf(resolvConf).Take(ResolverMax))
         {
-            var fields = raw.Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length < 2 || fields[0] != "nameserver") continue;
-            if (++seen > ResolverMax) break;
-            if (!IPAddress.TryParse(fields[1], out var address) || !IPAddress.IsLoopback(address)) continue;
+            if (!IPAddress.TryParse(value, out var address) || !IPAddress.IsLoopback(address)) continue;
             string canonical = address.ToString();
             if (!found.Contains(canonical)) found.Add(canonical);
         }

@@ -34,11 +34,17 @@ public sealed record GuestEtcFiles(string Hostname, string Hosts, string ResolvC
         spec.Mounts?.LastOrDefault(m => IsResolvConf(m.Destination) && !string.IsNullOrEmpty(m.Source))?.Source;
 
     /// <summary>How many <c>nameserver</c> lines <see cref="ResolvConf"/> holds.</summary>
-    public int Nameservers => ResolvConf.Split('\n').Count(l =>
+    public int Nameservers => NameserversOf(ResolvConf).Count();
+
+    /// <summary>The values of a resolv.conf text's <c>nameserver</c> lines, in order.</summary>
+    public static IEnumerable<string> NameserversOf(string resolvConf)
     {
-        var words = l.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-        return words.Length >= 2 && words[0] == "nameserver";
-    });
+        foreach (var line in resolvConf.Split('\n'))
+        {
+            var words = line.Split([' ', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length >= 2 && words[0] == "nameserver") yield return words[1];
+        }
+    }
 
     private static bool IsResolvConf(string destination) =>
         string.Join('/', destination.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(p => p != ".")) == ResolvConfPath[1..];
