@@ -404,10 +404,13 @@ internal sealed class GuestContainer : IDisposable
         return pid;
     }
 
+    /// <summary>A create that failed: what it made in the guest goes (its cgroups once empty, the rootfs bind).</summary>
     public void Dispose()
     {
         if (_syncFd >= 0) Libc.close(_syncFd);
         if (_startFd >= 0) Libc.close(_startFd);
         _oom?.Dispose();
+        if (_rootfs.Length > 0) Libc.umount2(_rootfs, 2 /* MNT_DETACH */);
+        GuestCgroup.Remove(Id);
     }
 }

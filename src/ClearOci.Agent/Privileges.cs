@@ -130,7 +130,9 @@ internal static unsafe class Privileges
     {
         for (int cap = 0; cap <= lastCap; cap++)
             if ((sets.Bounding & (1UL << cap)) == 0)
-                Libc.Check(Libc.prctl(Libc.PR_CAPBSET_DROP, (nuint)cap, 0, 0, 0), $"drop {Capabilities.Names[cap]} from the bounding set");
+                if (Libc.prctl(Libc.PR_CAPBSET_DROP, (nuint)cap, 0, 0, 0) < 0)
+                    // A kernel newer than our table may know more capabilities than it names.
+                    throw Libc.Error($"drop {(cap < Capabilities.Names.Count ? Capabilities.Names[cap] : $"capability {cap}")} from the bounding set");
         Libc.Check(Libc.prctl(Libc.PR_SET_KEEPCAPS, 1, 0, 0, 0), "prctl(PR_SET_KEEPCAPS)");
     }
 
