@@ -30,7 +30,6 @@ public sealed record ClearOciCommands(string Root, string LogFile, bool Debug = 
         : Verb("exec", "--detach", "--exec-id", execId, "--process", processFile, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
     public IReadOnlyList<string> Pause(string id) => Verb("pause", id);
     public IReadOnlyList<string> Resume(string id) => Verb("resume", id);
-    public IReadOnlyList<string> Ps(string id) => Verb("ps", "--format", "json", id);
     /// <summary>The resources JSON goes on stdin.</summary>
     public IReadOnlyList<string> Update(string id) => Verb("update", "--resources", "-", id);
     public IReadOnlyList<string> Stats(string id) => Verb("events", "--stats", id);

@@ -208,7 +208,14 @@ namespace ClearOci.Shim
             {
                 Socket client;
                 try { client = await listener.AcceptAsync(ct).ConfigureAwait(false); }
-                catch (Exception e) { log($"accept: {e.Message}"); return; }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
+                catch (Exception e)
+                {
+                    // EMFILE, ECONNABORTED...: the shim must stay reachable while it has containers.
+                    log($"accept: {e.Message}");
+                    try { await Task.Delay(TimeSpan.FromMilliseconds(100), ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
+                    continue;
+                }
                 _ = Task.Run(async () =>
                 {
                     await using var stream = new NetworkStream(client, ownsSocket: true);

@@ -158,9 +158,13 @@ internal sealed class TaskService
         {
             _log($"create {r.Id} failed: {e.Message}");
             io?.Dispose();
-            await _cli.RunAsync(cli.Delete(r.Id, force: true)).ConfigureAwait(false);
-            if (mounted) RootfsMounts.Unmount(rootfsDir);
-            lock (_lock) _creating.Remove(r.Id);
+            try { await _cli.RunAsync(cli.Delete(r.Id, force: true), cwd: r.Bundle).ConfigureAwait(false); }
+            catch (Exception d) { _log($"create {r.Id}: delete --force after the failure: {d.Message}"); }
+            finally
+            {
+                if (mounted) RootfsMounts.Unmount(rootfsDir);
+                lock (_lock) _creating.Remove(r.Id);
+            }
             if (e is RpcException) throw;
             throw new RpcException(RpcCode.Unknown, e.Message);
         }
@@ -348,21 +352,17 @@ internal sealed class TaskService
 
     private Task<byte[]> WaitAsync(ProcessRequest r, CancellationToken ct) => WaitAsync(r, Get(r.Id), ct);
 
-    private async Task<byte[]> PidsAsync(ProcessRequest r)
+    private Task<byte[]> PidsAsync(ProcessRequest r)
     {
         var c = Get(r.Id);
         var list = new List<(uint, AnyMessage?)>();
-        if (c.Init.Status is TaskState.Running or TaskState.Paused)
-        {
-            var result = await _cli.RunAsync(c.Cli.Ps(c.Id), cwd: c.Bundle).ConfigureAwait(false);
-            if (!result.Ok) throw Failed("ps", c.Cli, result);
-            using var doc = JsonDocument.Parse(result.Stdout);
-            foreach (var e in doc.RootElement.EnumerateArray()) list.Add((e.GetUInt32(), null));
-        }
+        // `clearoci ps` lists exactly the pid-file process (the container's processes live in the
+        // guest), which this shim holds already: no CLI call.
+        if (c.Init.Status is TaskState.Running or TaskState.Paused) list.Add((c.Init.Pid, null));
         lock (c.Execs)
             foreach (var p in c.Execs.Values)
                 if (p.Status == TaskState.Running) list.Add((p.Pid, TaskResponses.ProcessDetails(p.ExecId)));
-        return TaskResponses.Pids(list);
+        return Task.FromResult(TaskResponses.Pids(list));
     }
 
     private async Task<byte[]> PauseAsync(string id, bool pause)

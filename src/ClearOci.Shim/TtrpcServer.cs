@@ -61,7 +61,9 @@ public sealed class TtrpcServer(IReadOnlyDictionary<string, TtrpcService> servic
         if (!services.TryGetValue(request.Service, out var service))
             return TtrpcResponse.Error(RpcCode.Unimplemented, $"service {request.Service}");
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        if (request.TimeoutNano > 0) deadline.CancelAfter(TimeSpan.FromTicks(Math.Max(1, request.TimeoutNano / 100)));
+        // CancelAfter takes at most ~49 days: a longer deadline is as good as none.
+        if (request.TimeoutNano > 0 && request.TimeoutNano / 100 < TimeSpan.FromDays(49).Ticks)
+            deadline.CancelAfter(TimeSpan.FromTicks(Math.Max(1, request.TimeoutNano / 100)));
         try
         {
             return TtrpcResponse.Ok(await service(request.Method, request.Payload, deadline.Token).ConfigureAwait(false));

@@ -81,7 +81,6 @@ public class ShimNamingTests
         Assert.That(cli.Delete("c", force: true), Is.EqualTo(g.Concat(["delete", "--force", "c"])));
         Assert.That(cli.Exec("c", "e1", "/b/e.json", "/b/e.pid"), Is.EqualTo(g.Concat(["exec", "--detach", "--exec-id", "e1", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "c"])));
         Assert.That(cli.KillExec("c", "e1", 9), Is.EqualTo(g.Concat(["kill", "--exec-id", "e1", "c", "9"])));
-        Assert.That(cli.Ps("c"), Is.EqualTo(g.Concat(["ps", "--format", "json", "c"])));
         Assert.That(cli.Update("c"), Is.EqualTo(g.Concat(["update", "--resources", "-", "c"])));
         Assert.That(cli.Stats("c"), Is.EqualTo(g.Concat(["events", "--stats", "c"])));
         Assert.That(new ClearOciCommands("/r", "/l", Debug: true).Start("c"), Is.EqualTo(new[] { "clearoci", "--root", "/r", "--log", "/l", "--log-format", "json", "--debug", "start", "c" }));
