@@ -12,7 +12,7 @@ OUT := $(CURDIR)/out
 SHARE := $(OUT)/share/clearoci
 APT_PACKAGES := qemu-system-x86 qemu-utils linux-source-6.1 busybox-static flex bison bc libelf-dev \
   libssl-dev build-essential e2fsprogs clang lld zlib1g-dev python3 cpio xz-utils runc crun \
-  docker.io containerd podman iproute2 util-linux
+  docker.io containerd podman iproute2 util-linux curl
 DEMO_BUNDLE := $(OUT)/fixtures/demo
 
 .PHONY: all deps build agent assets fixtures test unit demo bench install clean

@@ -19,6 +19,8 @@ CLEAROCI=${CLEAROCI:-$repo/out/bin/clearoci}
 RUNC=${RUNC:-/usr/sbin/runc}
 CRUN=${CRUN:-/usr/bin/crun}
 LIMIT=${BENCH_TIMEOUT:-120}
+# Built-in defaults unless the caller names a host config: /etc/clearoci/config.json is not read.
+export CLEAROCI_CONFIG=${CLEAROCI_CONFIG:-$repo/tests/host-config-defaults.json}
 bench_n=
 markdown=0
 md_file=

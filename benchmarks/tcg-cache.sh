@@ -31,22 +31,29 @@ bench_bundle "$tmp/sleep" sleep 100000
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
-# Times one command (ms); dies on failure or after $LIMIT s, killing what it left.
+# Times one command into $ms (not in a subshell: $job must stay visible to the clean-up, and
+# $n must count); dies on failure or after $LIMIT s, killing what it left.
 timed() {
     local t0 rc
     t0=$(now_ms)
     timeout -k 5 "$LIMIT" "$@" </dev/null >"$tmp/out" 2>&1 & job=$!
     wait "$job"; rc=$?; job=
     [ $rc = 0 ] || die "$* failed ($rc): $(tail -c 600 "$tmp/out")"
-    echo $(( $(now_ms) - t0 ))
+    ms=$(( $(now_ms) - t0 ))
 }
 
+# Unique ids (a runc id names its host cgroup); each is deleted at exit if a run was killed.
 n=0
 run_clearoci() { # size
     n=$((n + 1))
-    CLEAROCI_TCG_CACHE_MIB=$1 timed "$CLEAROCI_BIN" --root "$tmp/root" run --bundle "$tmp/run" "tcg$n"
+    made_rt+=("$CLEAROCI_BIN"); made_root+=("$tmp/root"); made_id+=("tcg$$-$n")
+    CLEAROCI_TCG_CACHE_MIB=$1 timed "$CLEAROCI_BIN" --root "$tmp/root" run --bundle "$tmp/run" "tcg$$-$n"
 }
-run_runc() { n=$((n + 1)); timed "$RUNC" --root "$tmp/runc" run --bundle "$tmp/run" "runc$n"; }
+run_runc() {
+    n=$((n + 1))
+    made_rt+=("$RUNC"); made_root+=("$tmp/runc"); made_id+=("runc$$-$n")
+    timed "$RUNC" --root "$tmp/runc" run --bundle "$tmp/run" "runc$$-$n"
+}
 
 declare -A t_run=() t_exec=() pss=() anon=()
 variants=($sizes runc)
@@ -54,7 +61,7 @@ for round in $(seq 0 "$rounds"); do
     rot=$((round % ${#variants[@]}))
     order=("${variants[@]:rot}" "${variants[@]:0:rot}")
     for v in "${order[@]}"; do
-        if [ "$v" = runc ]; then ms=$(run_runc) || exit 1; else ms=$(run_clearoci "$v") || exit 1; fi
+        if [ "$v" = runc ]; then run_runc; else run_clearoci "$v"; fi
         [ "$round" -gt 0 ] && t_run[$v]+="$ms "
     done
     echo "round $round of $rounds done" >&2
@@ -75,7 +82,7 @@ for s in $sizes; do
         die "create with tb-size $s failed"
     "$CLEAROCI_BIN" --root "$tmp/root" start "$id" || die "start $id failed"
     for round in $(seq 0 "$rounds"); do
-        ms=$(timed "$CLEAROCI_BIN" --root "$tmp/root" exec "$id" ls -R /bin) || exit 1
+        timed "$CLEAROCI_BIN" --root "$tmp/root" exec "$id" ls -R /bin
         [ "$round" -gt 0 ] && t_exec[$s]+="$ms "
     done
     q=$(qemu_of "$(cat "$tmp/$id.pid")")

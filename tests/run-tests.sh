@@ -15,6 +15,8 @@ cd "$(dirname "$0")/.."
 
 DOTNET=${DOTNET:-dotnet}
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# Built-in defaults only: a host's /etc/clearoci/config.json must not change what the tests see.
+export CLEAROCI_CONFIG=$PWD/tests/host-config-defaults.json
 
 projects=(tests/ClearOci.Spec.Tests tests/ClearOci.Tests)
 case "${1:-}" in

@@ -239,15 +239,13 @@ public abstract class EngineScenarios
             $"the message comes from the runtime's log: {ours}");
     }
 
-    /// <summary>Polls an HTTP GET from inside the engines' network namespace until it answers <paramref name="text"/>.</summary>
     /// <summary>Two containers on one user-defined network: the client reaches the server by its name.</summary>
     protected async Task UserDefinedNetwork_ContainersReachEachOtherByName()
     {
-        string net = NewName("net");
+        string net = NewName("net"), server = NewName("srv");
         Ok(await Engine("network", "create", net));
         try
         {
-            string server = NewName("srv");
             Ok(await Run("-d", "--name", server, "--network", net, Image, "sh", "-c", Httpd));
             // The client polls (bounded) until the server's httpd is up. nc, not wget: busybox-static's
             // wget crashes (segfault) under runc as well.
@@ -255,11 +253,16 @@ public abstract class EngineScenarios
                 $"i=0; while [ $i -lt 60 ]; do printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {server} 80 | grep hello && exit 0; i=$((i+1)); sleep 0.5; done; exit 1");
             Assert.That(r.ExitCode, Is.EqualTo(0), r.ToString());
             Assert.That(r.Stdout, Does.Contain("hello-from-httpd"), r.ToString());
-            Ok(await Engine("rm", "-f", server));
         }
-        finally { await Engine("network", "rm", net); }
+        finally
+        {
+            // The server first: a network with a container on it cannot be removed.
+            await Engine("rm", "-f", server);
+            await Engine("network", "rm", net);
+        }
     }
 
+    /// <summary>Polls an HTTP GET from inside the engines' network namespace until it answers <paramref name="text"/>.</summary>
     protected Task<CliResult> WaitForHttpAsync(string url, string text) =>
         // python3, not busybox wget: the static busybox's wget crashes on the host (its resolver).
         Poll.UntilAsync(() => Env.InNamespaces("python3", "-c", HttpGet, url),

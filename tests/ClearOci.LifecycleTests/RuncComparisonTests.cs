@@ -17,7 +17,6 @@ public sealed class RuncComparisonTests : LifecycleFixture
         public List<(string Step, int Exit, string Message)> Errors { get; } = [];
         public List<HashSet<string>> KeySets { get; } = [];
         public WaitResult? Exit { get; set; }
-        /// <summary>Steps where the two may differ: logged for the report, not asserted.</summary>
         public override string ToString() => name;
     }
 
