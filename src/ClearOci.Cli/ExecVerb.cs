@@ -57,14 +57,13 @@ internal static class ExecVerb
                 return Task.FromResult(lifecycle.Exec(containerId, json, () =>
                 {
                     if (ready < 0) return;
-                    Libc.WriteAll(ready, "R"u8);
-                    Libc.close(ready);
+                    ReadyPipe.Ready(ready);
                     ready = -1;
                 }, p.GetValue(console), p.GetValue(execId)));
             }
             catch (ClearOciException e) when (ready >= 0)
             {
-                Libc.WriteAll(ready, Encoding.UTF8.GetBytes("E" + e.Message));
+                ReadyPipe.Fail(ready, e);
                 throw;
             }
         }));

@@ -4,9 +4,10 @@ using ClearOci.Runtime;
 namespace ClearOci.Cli;
 
 /// <summary>
-/// `run`: create and start a container in a new VM, wait for it, exit with its status. With
-/// `--detach`, create + start as separate verbs would (the supervisor keeps the caller's stdio)
-/// and return at once; a start that fails deletes the container.
+/// `run`: create and start a container (its own VM), as runc's. In the foreground it waits for the
+/// container, exits with its status and deletes it (unless --keep); meanwhile the container is an
+/// ordinary one for every other verb. With `--detach`, create + start as the separate verbs would
+/// (the supervisor keeps the caller's stdio) and return at once; a start that fails deletes it.
 /// </summary>
 internal static class RunVerb
 {
@@ -14,36 +15,34 @@ internal static class RunVerb
     {
         var bundle = new Option<string>("--bundle", "-b") { Description = "path to the root of the bundle directory", DefaultValueFactory = _ => "." };
         var detach = new Option<bool>("--detach", "-d") { Description = "detach from the container's process" };
-        var pidFile = new Option<string?>("--pid-file") { Description = "file to write the process id to (with --detach)" };
-        var console = new Option<string?>("--console-socket") { Description = "unix socket that receives the pty master (with --detach)" };
+        var pidFile = new Option<string?>("--pid-file") { Description = "file to write the process id to" };
+        var console = new Option<string?>("--console-socket") { Description = "unix socket that receives the pty master" };
+        var keep = new Option<bool>("--keep") { Description = "do not delete the container after it exits (foreground only)" };
+        var preserve = new Option<int>("--preserve-fds") { Description = "pass N additional fds to the container" };
+        var noPivot = new Option<bool>("--no-pivot") { Description = "accepted; the guest always pivots when it can" };
+        var noKeyring = new Option<bool>("--no-new-keyring") { Description = "accepted" };
+        var noSubreaper = new Option<bool>("--no-subreaper") { Description = "accepted; the container's supervisor is the process waited for" };
         var id = new Argument<string>("container-id");
-        var cmd = new Command("run", "create and run a container") { bundle, detach, pidFile, console, id };
+        var cmd = new Command("run", "create and run a container") { bundle, detach, pidFile, console, keep, preserve, noPivot, noKeyring, noSubreaper, id };
         cmd.SetAction((p, ct) => App.Execute(p, async () =>
         {
-            if (p.GetValue(detach))
+            var lifecycle = LifecycleVerbs.Open(p);
+            string containerId = p.GetValue(id)!;
+            var create = new CreateRequest
             {
-                var lifecycle = LifecycleVerbs.Open(p);
-                string containerId = p.GetValue(id)!;
-                lifecycle.Create(new CreateRequest
-                {
-                    Id = containerId, Bundle = p.GetValue(bundle)!, PidFile = p.GetValue(pidFile), ConsoleSocket = p.GetValue(console),
-                    Self = Environment.ProcessPath!, GlobalArgs = App.GlobalArgs(p),
-                });
-                try { lifecycle.Start(containerId); }
-                catch (ClearOci.Spec.ClearOciException)
-                {
-                    lifecycle.Delete(containerId, force: true);
-                    throw;
-                }
-                return 0;
+                Id = containerId, Bundle = p.GetValue(bundle)!, PidFile = p.GetValue(pidFile), ConsoleSocket = p.GetValue(console),
+                PreserveFds = p.GetValue(preserve), Self = Environment.ProcessPath!, GlobalArgs = App.GlobalArgs(p),
+            };
+            if (!p.GetValue(detach)) return await ForegroundRun.RunAsync(lifecycle, create, p.GetValue(keep));
+            if (p.GetValue(keep)) throw ClearOci.Spec.ClearOciException.Invalid("--keep cannot be used with --detach");
+            lifecycle.Create(create);
+            try { lifecycle.Start(containerId); }
+            catch (ClearOci.Spec.ClearOciException)
+            {
+                lifecycle.Delete(containerId, force: true);
+                throw;
             }
-            return await ForegroundRun.RunAsync(new RunRequest
-            {
-                Root = p.GetValue(App.Root)!,
-                Id = p.GetValue(id)!,
-                Bundle = p.GetValue(bundle)!,
-                Stdio = new Stdio(Console.OpenStandardInput(), Console.OpenStandardOutput(), Console.OpenStandardError()),
-            }, ct);
+            return 0;
         }));
         return cmd;
     }

@@ -1,8 +1,5 @@
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using ClearOci.Spec;
 
 namespace ClearOci.Runtime;
 
@@ -61,9 +58,9 @@ internal sealed class EventFeed
     {
         try
         {
-            await WriteLineAsync(stream, new SupervisorResponse()).ConfigureAwait(false);
+            await WriteLineAsync(stream, SupervisorReply.Ok).ConfigureAwait(false);
             await foreach (var type in events.ReadAllAsync().ConfigureAwait(false))
-                await WriteLineAsync(stream, new SupervisorResponse { Event = type }).ConfigureAwait(false);
+                await WriteLineAsync(stream, new SupervisorReply { Event = type }).ConfigureAwait(false);
         }
         catch (IOException) { /* the subscriber went away */ }
         finally
@@ -72,46 +69,6 @@ internal sealed class EventFeed
         }
     }
 
-    private static Task WriteLineAsync(Stream stream, SupervisorResponse response) =>
-        stream.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(response, RuntimeJsonContext.Default.SupervisorResponse).Append((byte)'\n').ToArray()).AsTask();
-}
-
-/// <summary>The `events` client: subscribes to a supervisor's event feed.</summary>
-public static class SupervisorEvents
-{
-    /// <summary>
-    /// Returns once subscribed; the returned task then delivers each event's type to
-    /// <paramref name="onEvent"/> and ends when the container has stopped (or <paramref name="ct"/>).
-    /// </summary>
-    public static async Task<Task> SubscribeAsync(string socketPath, Action<string> onEvent, CancellationToken ct)
-    {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            try { ClearOci.Native.UnixSocketPath.Use(socketPath, path => { socket.Connect(new UnixDomainSocketEndPoint(path)); return 0; }); }
-            catch (SocketException e) { throw new ClearOciException(ErrorCode.System, $"cannot reach the container's supervisor ({socketPath}): {e.Message}"); }
-            byte[] line = JsonSerializer.SerializeToUtf8Bytes(new SupervisorRequest { Op = "events" }, RuntimeJsonContext.Default.SupervisorRequest);
-            ClearOci.Native.FdPassing.Send((int)socket.Handle, line.Append((byte)'\n').ToArray(), []);
-            var reader = new StreamReader(new NetworkStream(socket, ownsSocket: true), Encoding.UTF8);
-            SupervisorClient.Check(await reader.ReadLineAsync(ct).ConfigureAwait(false));
-            return ReadAsync(reader, onEvent, ct);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
-
-    private static async Task ReadAsync(StreamReader reader, Action<string> onEvent, CancellationToken ct)
-    {
-        using var _ = reader;
-        try
-        {
-            while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
-                if (SupervisorClient.Check(line).Event is { } type) onEvent(type);
-        }
-        catch (OperationCanceledException) { }
-        catch (IOException) { /* the supervisor is gone: the container has stopped */ }
-    }
+    private static Task WriteLineAsync(Stream stream, SupervisorReply reply) =>
+        stream.WriteAsync((byte[])[.. JsonSerializer.SerializeToUtf8Bytes(reply, RuntimeJsonContext.Default.SupervisorReply), (byte)'\n']).AsTask();
 }

@@ -6,77 +6,77 @@ using ClearOci.Spec;
 
 namespace ClearOci.Runtime;
 
-/// <summary>One row of `list --format json` (runc's fields).</summary>
-public sealed record ListEntry
-{
-    [JsonPropertyName("ociVersion")] public string OciVersion { get; init; } = "1.2.0";
-    [JsonPropertyName("id")] public required string Id { get; init; }
-    [JsonPropertyName("pid")] public int Pid { get; init; }
-    [JsonPropertyName("status")] public required string Status { get; init; }
-    [JsonPropertyName("bundle")] public required string Bundle { get; init; }
-    [JsonPropertyName("rootfs")] public string Rootfs { get; init; } = "";
-    [JsonPropertyName("created")] public DateTimeOffset Created { get; init; }
-    [JsonPropertyName("owner")] public string Owner { get; init; } = "root";
-}
-
-/// <summary>What `create` needs.</summary>
-public sealed record CreateRequest
-{
-    public required string Id { get; init; }
-    public required string Bundle { get; init; }
-    public string? PidFile { get; init; }
-    public string? ConsoleSocket { get; init; }
-    public int PreserveFds { get; init; }
-    /// <summary>The executable to run as the supervisor (`clearoci supervise ...`).</summary>
-    public required string Self { get; init; }
-    /// <summary>Global flags the supervisor must see too (--root, --debug...).</summary>
-    public required IReadOnlyList<string> GlobalArgs { get; init; }
-}
-
-/// <summary>The OCI verbs on the host. Each reads state, checks the transition, and asks the supervisor.</summary>
+/// <summary>
+/// The OCI verbs on the host, the client side of every container: each reads the state, asks
+/// <see cref="Transitions"/>, and sends one typed request to the container's supervisor
+/// (<see cref="SupervisorClient"/>). Used in-process by the CLI and by the shim.
+/// </summary>
 public sealed class Lifecycle
 {
-    private static readonly TimeSpan VerbTimeout = TimeSpan.FromSeconds(30);
     private readonly StateStore _store;
 
     public Lifecycle(StateStore store) => _store = store;
 
-    public void Create(CreateRequest r)
+    public StateStore Store => _store;
+
+    /// <summary>
+    /// Validates everything it can, creates the state directory, spawns the supervisor (which boots
+    /// the VM and creates the container) and returns once it reported ready, with its pid.
+    /// Nothing is left behind when it fails.
+    /// </summary>
+    public int Create(CreateRequest r)
     {
         ContainerId.Validate(r.Id);
         string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
         var (spec, _) = ContainerSandbox.LoadChecked(bundle); // config errors before anything exists
-        if (spec.Process?.Terminal == true && r.ConsoleSocket == null)
+        if (spec.Process?.Terminal == true && r.ConsoleSocket == null && !r.TerminalOnStdio)
             throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
         if (spec.Process?.Terminal != true && r.ConsoleSocket != null)
             throw ClearOciException.Invalid("--console-socket needs process.terminal: true");
         if (r.PreserveFds < 0 || r.PreserveFds > 64) throw ClearOciException.Invalid($"--preserve-fds {r.PreserveFds}: expected 0 to 64");
         for (int fd = 3; fd < 3 + r.PreserveFds; fd++)
             if (Libc.fcntl(fd, Libc.F_GETFD, 0) < 0) throw ClearOciException.Invalid($"--preserve-fds {r.PreserveFds}: fd {fd} is not open");
+        string? pidFile = r.PidFile is null ? null : CheckedPidFile(r.PidFile);
+        string? consoleSocket = r.ConsoleSocket is null ? null : Path.GetFullPath(r.ConsoleSocket);
+        if (consoleSocket != null && !File.Exists(consoleSocket))
+            throw ClearOciException.Invalid($"--console-socket {r.ConsoleSocket}: no such socket");
         string dir = StateDirectory.Create(_store.Root, r.Id);
+        int pid = 0;
         try
         {
             _store.Write(new ContainerRecord { Id = r.Id, Bundle = bundle, Status = Status.Creating, Created = DateTimeOffset.UtcNow, Annotations = spec.Annotations });
-            string[] console = r.ConsoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(r.ConsoleSocket)];
+            string[] console = consoleSocket is null ? [] : ["--console-socket", consoleSocket];
             int ready = 3 + r.PreserveFds; // the preserved fds keep their numbers in the supervisor
-            int pid = SpawnDetached(r.Self, ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", ready.ToString(),
+            pid = SpawnDetached(r.Self, ["clearoci", .. r.GlobalArgs, "supervise", "--bundle", bundle, "--ready-fd", ready.ToString(),
                 "--preserve-fds", r.PreserveFds.ToString(), .. console, r.Id], "the supervisor exited while creating the container", r.PreserveFds,
-                nullStdio: r.ConsoleSocket != null);
-            if (r.PidFile != null) AtomicFile.Write(Path.GetFullPath(r.PidFile), Encoding.ASCII.GetBytes(pid.ToString()));
+                nullStdio: consoleSocket != null, stdio: r.StdioFds, onSpawned: spawned =>
+                {
+                    // From now on a supervisor that dies makes the container read as stopped, not "creating" forever.
+                    _store.Update(r.Id, c => c with { SupervisorPid = spawned, SupervisorStartTime = ProcessIdentity.StartTime(spawned) });
+                    r.OnSpawned?.Invoke(spawned);
+                });
+            if (pidFile != null) AtomicFile.Write(pidFile, Encoding.ASCII.GetBytes(pid.ToString()));
+            return pid;
         }
         catch
         {
+            if (pid > 0) Delete(r.Id, force: true); // it was created, then the pid file could not be written: end its VM
             StateDirectory.Remove(dir);
             throw;
         }
     }
 
-    public void Start(string id)
+    /// <summary>The full path of a pid file whose directory exists (runc fails such a create too, but only after it made the container).</summary>
+    private static string CheckedPidFile(string path)
     {
-        var r = _store.Read(id);
-        Transitions.CheckStart(StateStore.Effective(r));
-        Call(id, new SupervisorRequest { Op = "start" });
+        string full = Path.GetFullPath(path);
+        string parent = Path.GetDirectoryName(full) ?? "/";
+        if (!Directory.Exists(parent)) throw ClearOciException.Invalid($"--pid-file {path}: directory {parent} does not exist");
+        if (Directory.Exists(full)) throw ClearOciException.Invalid($"--pid-file {path}: is a directory");
+        return full;
     }
+
+    public void Start(string id) => Ask(id, new StartRequest());
 
     public OciState State(string id)
     {
@@ -85,24 +85,11 @@ public sealed class Lifecycle
     }
 
     /// <summary>Signals the container's process, or with <paramref name="execId"/> one of its exec'd processes.</summary>
-    public void Kill(string id, int signal, string? execId = null)
-    {
-        var r = _store.Read(id);
-        Transitions.CheckKill(StateStore.Effective(r));
-        Call(id, new SupervisorRequest { Op = "kill", Signal = signal, ExecId = execId });
-    }
+    public void Kill(string id, int signal, string? execId = null) => Ask(id, new KillRequest { Signal = signal, ExecId = execId });
 
-    public void Pause(string id)
-    {
-        Transitions.CheckPause(StateStore.Effective(_store.Read(id)));
-        Call(id, new SupervisorRequest { Op = "pause" });
-    }
+    public void Pause(string id) => Ask(id, new PauseRequest());
 
-    public void Resume(string id)
-    {
-        Transitions.CheckResume(StateStore.Effective(_store.Read(id)));
-        Call(id, new SupervisorRequest { Op = "resume" });
-    }
+    public void Resume(string id) => Ask(id, new ResumeRequest());
 
     /// <summary>
     /// Runs <paramref name="processJson"/> in the container with this process's fds 0-2 as its
@@ -111,43 +98,49 @@ public sealed class Lifecycle
     /// </summary>
     public int Exec(string id, string processJson, Action onStarted, string? consoleSocket = null, string? execId = null)
     {
-        var r = _store.Read(id);
-        var status = StateStore.Effective(r);
-        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, status == Status.Paused ? "cannot exec in a paused container" : "cannot exec in a stopped container");
+        Transitions.Check(Operation.Exec, StateStore.Effective(_store.Read(id)), id);
         ConfigLoader.ParseProcess(Encoding.UTF8.GetBytes(processJson), "process.json"); // validated here, with a clear message
-        return SupervisorClient.Exec(_store.SocketPath(id),
-            new SupervisorRequest { Op = "exec", ExecId = execId ?? Guid.NewGuid().ToString("N")[..12], Process = processJson,
-                ConsoleSocket = consoleSocket is null ? null : Path.GetFullPath(consoleSocket) }, onStarted);
+        var request = new ExecRequest
+        {
+            ExecId = execId ?? Guid.NewGuid().ToString("N")[..12], ProcessJson = processJson,
+            ConsoleSocket = consoleSocket is null ? null : Path.GetFullPath(consoleSocket),
+        };
+        return SupervisorClient.RunProcess(_store.SocketPath(id), request, [0, 1, 2], onStarted, SupervisorClient.ReplyTimeout);
     }
 
     /// <summary>
     /// exec --detach: a small relay process (this executable again, in its own session) holds
-    /// the caller's stdio and exits with the exec'd process's status; its pid goes to the pid file.
+    /// the caller's stdio (or <paramref name="stdio"/>) and exits with the exec'd process's status;
+    /// its pid goes to the pid file, and is returned.
     /// </summary>
-    public void ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs, string? consoleSocket = null, string? execId = null)
+    public int ExecDetached(string id, string processFile, string? pidFile, string self, IReadOnlyList<string> globalArgs, string? consoleSocket = null,
+        string? execId = null, (int In, int Out, int Err)? stdio = null)
     {
-        Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
+        Transitions.Check(Operation.Exec, StateStore.Effective(_store.Read(id)), id);
+        string? pidPath = pidFile is null ? null : CheckedPidFile(pidFile);
         string[] console = consoleSocket is null ? [] : ["--console-socket", Path.GetFullPath(consoleSocket)];
         string[] named = execId is null ? [] : ["--exec-id", execId];
         int pid = SpawnDetached(self, ["clearoci", .. globalArgs, "exec", "--process", processFile, "--ready-fd", "3", .. console, .. named, id],
-            "the exec relay exited before the process started", 0, nullStdio: consoleSocket != null);
-        if (pidFile != null) AtomicFile.Write(Path.GetFullPath(pidFile), Encoding.ASCII.GetBytes(pid.ToString()));
+            "the exec relay exited before the process started", 0, nullStdio: consoleSocket != null, stdio: stdio);
+        if (pidPath != null) AtomicFile.Write(pidPath, Encoding.ASCII.GetBytes(pid.ToString()));
+        return pid;
     }
 
     /// <summary>`update --resources`: validated here, applied to the container's cgroup in the guest.</summary>
     public void Update(string id, byte[] resourcesJson, string source)
     {
         var resources = ConfigLoader.ParseResources(resourcesJson, source);
-        Transitions.CheckKill(StateStore.Effective(_store.Read(id)));
-        Call(id, new SupervisorRequest { Op = "update", Resources = SpecJson.Serialize(resources) });
+        Ask(id, new UpdateRequest { ResourcesJson = SpecJson.Serialize(resources) });
     }
+
+    /// <summary>The container's resource usage, from its cgroup in the guest.</summary>
+    public ClearOci.Protocol.ContainerStats Stats(string id) =>
+        Ask(id, new StatsRequest()).Stats ?? throw new ClearOciException(ErrorCode.Agent, "the supervisor sent no stats");
 
     /// <summary>runc's stats event: {"type":"stats","id":..,"data":{cpu, memory, pids}}.</summary>
     public System.Text.Json.Nodes.JsonObject StatsEvent(string id)
     {
-        var r = _store.Read(id);
-        if (StateStore.Effective(r) == Status.Stopped) throw new ClearOciException(ErrorCode.InvalidState, "container not running");
-        var s = Call(id, new SupervisorRequest { Op = "stats" }).Stats ?? throw new ClearOciException(ErrorCode.Agent, "no stats");
+        var s = Stats(id);
         return new()
         {
             ["type"] = "stats",
@@ -167,18 +160,21 @@ public sealed class Lifecycle
         };
     }
 
-    /// <summary>`events`: subscribes to the container's events (runc's types: "oom"); see <see cref="SupervisorEvents"/>.</summary>
+    /// <summary>
+    /// `events`: subscribes to the container's events (runc's types: "oom"). Returns once
+    /// subscribed; the returned task ends when the container has stopped.
+    /// </summary>
     public Task<Task> SubscribeEventsAsync(string id, Action<string> onEvent, CancellationToken ct)
     {
-        if (StateStore.Effective(_store.Read(id)) == Status.Stopped) throw new ClearOciException(ErrorCode.InvalidState, "container not running");
-        return SupervisorEvents.SubscribeAsync(_store.SocketPath(id), onEvent, ct);
+        Transitions.Check(Operation.Events, StateStore.Effective(_store.Read(id)), id);
+        return Task.FromResult(SupervisorClient.SubscribeEvents(_store.SocketPath(id), onEvent, ct));
     }
 
     public List<int> Ps(string id)
     {
         var r = _store.Read(id);
         if (StateStore.Effective(r) == Status.Stopped) return [];
-        return Call(id, new SupervisorRequest { Op = "ps" }).Pids ?? [];
+        return Ask(id, new PsRequest()).Pids ?? [];
     }
 
     /// <summary>Removes a stopped container; with force, kills a live one first. Force is idempotent.</summary>
@@ -198,10 +194,10 @@ public sealed class Lifecycle
             var status = StateStore.Effective(r);
             if (status != Status.Stopped)
             {
-                if (!force) Transitions.CheckDelete(id, status);
+                if (!force) Transitions.Check(Operation.Delete, status, id);
                 if (r.SupervisorPid > 0)
                 {
-                    try { Call(id, new SupervisorRequest { Op = "kill", Signal = 9 }); } catch (ClearOciException) { }
+                    try { Ask(id, new KillRequest { Signal = 9 }); } catch (ClearOciException) { }
                     if (!WaitGone(r.SupervisorPid, r.SupervisorStartTime, TimeSpan.FromSeconds(15)))
                     {
                         Libc.kill(r.SupervisorPid, 9); // the agent powers the VM off when its host link drops
@@ -237,17 +233,23 @@ public sealed class Lifecycle
     public static string ToJson(List<ListEntry> list) => JsonSerializer.Serialize(list, RuntimeJsonContext.Default.ListListEntry);
     public static string ToJson(List<int> pids) => JsonSerializer.Serialize(pids, RuntimeJsonContext.Default.ListInt32);
 
-    private SupervisorResponse Call(string id, SupervisorRequest request) =>
-        SupervisorClient.CallAsync(_store.SocketPath(id), request, VerbTimeout).GetAwaiter().GetResult();
+    /// <summary>Checks the request against the state machine (a stopped container has no supervisor to ask), then asks the supervisor, which checks again under its lock.</summary>
+    private SupervisorReply Ask(string id, SupervisorRequest request)
+    {
+        Transitions.Check(request.Operation, StateStore.Effective(_store.Read(id)), id);
+        return SupervisorClient.Call(_store.SocketPath(id), request);
+    }
 
     /// <summary>
-    /// Starts this executable again in its own session with the caller's fds 0-2 (and the
-    /// preserved ones after them) and a ready pipe as the next fd, and waits for its word: 'R', or 'E' and a message (then it has exited or will).
-    /// With <paramref name="nullStdio"/> (a terminal: the process's stdio is the pty) fds 0-2 are
-    /// /dev/null instead: containerd's shim reads a tty create's output pipe to its end, which
-    /// would never come while the detached process held it (runc's behaviour too).
+    /// Starts this executable again in its own session with the caller's fds 0-2 (or
+    /// <paramref name="stdio"/>; and the preserved ones after them) and a ready pipe as the next fd,
+    /// and waits for its word (<see cref="ReadyPipe"/>); on a failure it waits (bounded) until
+    /// the child is gone. With <paramref name="nullStdio"/> (a terminal: the process's stdio is the
+    /// pty) fds 0-2 are /dev/null instead: containerd's shim reads a tty create's output pipe to
+    /// its end, which would never come while the detached process held it (runc's behaviour too).
     /// </summary>
-    private static int SpawnDetached(string self, string[] args, string diedWithoutWord, int preserveFds, bool nullStdio = false)
+    private static int SpawnDetached(string self, string[] args, string diedWithoutWord, int preserveFds, bool nullStdio = false,
+        (int In, int Out, int Err)? stdio = null, Action<int>? onSpawned = null)
     {
         var (readyRead, readyWrite) = Libc.Pipe();
         int devNull = -1;
@@ -255,6 +257,7 @@ public sealed class Lifecycle
         try
         {
             var fds = Enumerable.Range(0, 3 + preserveFds).ToDictionary(fd => fd, fd => fd);
+            if (stdio is { } s) (fds[0], fds[1], fds[2]) = (s.In, s.Out, s.Err);
             if (nullStdio)
             {
                 devNull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
@@ -268,16 +271,27 @@ public sealed class Lifecycle
             Libc.close(readyWrite);
             if (devNull >= 0) Libc.close(devNull);
         }
-        string reply;
-        try { reply = Encoding.UTF8.GetString(Libc.ReadToEnd(readyRead)); }
+        try
+        {
+            onSpawned?.Invoke(pid);
+            ReadyPipe.Await(readyRead, diedWithoutWord);
+            return pid;
+        }
+        catch
+        {
+            ulong start = ProcessIdentity.StartTime(pid);
+            if (!WaitGone(pid, start, TimeSpan.FromSeconds(15)))
+            {
+                Libc.kill(pid, 9); // it said nothing and did not end: no half-made container may live on
+                WaitGone(pid, start, TimeSpan.FromSeconds(5));
+            }
+            throw;
+        }
         finally { Libc.close(readyRead); }
-        if (reply == "R") return pid;
-        WaitGone(pid, ProcessIdentity.StartTime(pid), TimeSpan.FromSeconds(15));
-        throw new ClearOciException(ErrorCode.Agent, reply.Length > 1 ? reply[1..] : diedWithoutWord);
     }
 
     /// <summary>Polls (with a deadline) until the process is gone or its pid belongs to another process.</summary>
-    private static bool WaitGone(int pid, ulong startTime, TimeSpan deadline)
+    internal static bool WaitGone(int pid, ulong startTime, TimeSpan deadline)
     {
         var until = DateTime.UtcNow + deadline;
         while (DateTime.UtcNow < until)

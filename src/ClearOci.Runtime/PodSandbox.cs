@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net.Sockets;
-using System.Text;
 using ClearOci.Native;
 using ClearOci.Spec;
 
@@ -19,6 +17,8 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
     public const string ContainerTypeAnnotation = "io.kubernetes.cri.container-type";
     public const string SandboxIdAnnotation = "io.kubernetes.cri.sandbox-id";
     private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(10);
+    /// <summary>How long a relay waits for the sandbox's supervisor to create its container (a rootfs share and a guest create under TCG).</summary>
+    private static readonly TimeSpan CreateTimeout = TimeSpan.FromMinutes(2);
     private readonly ConcurrentDictionary<string, (ContainerSandbox Sandbox, Task Done)> _members = new();
     private bool _stopping;
 
@@ -57,22 +57,20 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
             var hooks = spec.Hooks;
             HookRunner.Run("prestart", hooks?.Prestart, record.ToOciState(Status.Creating));
             HookRunner.Run("createRuntime", hooks?.CreateRuntime, record.ToOciState(Status.Creating));
-            return SupervisorClient.Exec(store.SocketPath(sandboxId),
-                new SupervisorRequest { Op = "add", ContainerId = id, Bundle = bundle, ConsoleSocket = consoleSocket },
+            return SupervisorClient.RunProcess(store.SocketPath(sandboxId),
+                new AddRequest { ContainerId = id, Bundle = bundle, ConsoleSocket = consoleSocket }, [0, 1, 2],
                 () =>
                 {
                     ready = true;
-                    try { Libc.WriteAll(readyFd, "R"u8); } catch (ClearOciException) { }
-                    Libc.close(readyFd);
-                });
+                    ReadyPipe.Ready(readyFd);
+                }, CreateTimeout);
         }
         catch (Exception e)
         {
             DebugLog.Write($"pod container {id}: {e}");
             if (!ready)
             {
-                string message = e is ClearOciException ? e.Message : $"internal error: {e}";
-                try { Libc.WriteAll(readyFd, Encoding.UTF8.GetBytes("E" + message)); } catch (ClearOciException) { }
+                ReadyPipe.Fail(readyFd, e);
                 return 1;
             }
             // The sandbox's supervisor went away (the VM with it): the container is gone.
@@ -86,7 +84,7 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
     /// verbs on its socket, replies once it is created and again with its exit status. If the relay
     /// goes away first (killed), so does the container.
     /// </summary>
-    public async Task AddAsync(SupervisorRequest request, int[] fds, Stream reply)
+    public async Task AddAsync(AddRequest request, int[] fds, Stream reply)
     {
         if (fds.Length != 3)
         {
@@ -108,10 +106,9 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
         }
     }
 
-    private async Task AddAsync(SupervisorRequest request, Stream input, Stream output, Stream error, Stream reply)
+    private async Task AddAsync(AddRequest request, Stream input, Stream output, Stream error, Stream reply)
     {
-        if (request.ContainerId is null || request.Bundle is null) throw ClearOciException.Invalid("add needs a container id and a bundle");
-        string id = request.ContainerId!;
+        string id = request.ContainerId;
         ContainerId.Validate(id);
         var record = store.Read(id);
         if (record.Status != Status.Creating || SandboxOfRecord(record) != sandboxId)
@@ -123,55 +120,34 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
             if (!_members.TryAdd(id, (null!, done.Task))) throw new ClearOciException(ErrorCode.AlreadyExists, $"container {id} is in the pod already");
         }
         ContainerSandbox? member = null;
-        Socket? listener = null;
-        using var serving = new CancellationTokenSource();
+        var replied = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            member = await ContainerSandbox.JoinAsync(sandbox, id, request.Bundle!, new Stdio(input, output, error), request.ConsoleSocket).ConfigureAwait(false);
+            member = await ContainerSandbox.JoinAsync(sandbox, id, request.Bundle, new Stdio(input, output, error), request.ConsoleSocket).ConfigureAwait(false);
             _members[id] = (member, done.Task);
-            HookRunner.Run("createContainer", member.Spec.Hooks?.CreateContainer, record.ToOciState(Status.Creating));
-            store.Update(id, r => r with { Status = Status.Created });
-            listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            var l = listener;
-            UnixSocketPath.Use(store.SocketPath(id), path => { l.Bind(new UnixDomainSocketEndPoint(path)); return 0; });
-            listener.Listen(16);
-        }
-        catch
-        {
-            listener?.Dispose();
-            if (member != null) await EndAsync(member).ConfigureAwait(false);
-            _members.TryRemove(id, out _);
-            done.TrySetResult();
-            throw;
-        }
-        try
-        {
-            var verbs = Supervisor.ForPodMember(store, id, member, member.Spec.Hooks, input, record.SupervisorPid);
-            verbs.WatchOom();
-            _ = verbs.ServeAsync(listener, serving.Token);
-            await Supervisor.ReplyAsync(reply, new SupervisorResponse()).ConfigureAwait(false);
-            var exited = member.WaitAsync();
-            var relayGone = ReadEofAsync(reply);
-            if (await Task.WhenAny(exited, relayGone).ConfigureAwait(false) == relayGone && !exited.IsCompleted)
-            {
-                DebugLog.Write($"pod container {id}: its relay went away; killing it");
-                try { await member.SignalAsync(9).ConfigureAwait(false); } catch (ClearOciException) { }
-            }
-            int status = await exited.ConfigureAwait(false);
-            if (store.Exists(id)) store.Update(id, r => r with { Status = Status.Stopped, ExitStatus = status });
-            await verbs.EndEventsAsync().ConfigureAwait(false);
-            serving.Cancel();
-            listener.Dispose();
-            await member.DisposeAsync().ConfigureAwait(false);
-            await Supervisor.ReplyAsync(reply, new SupervisorResponse { ExitStatus = status }).ConfigureAwait(false);
+            int status = await Supervisor.HostAsync(store, id, member, member.Spec.Hooks, input, record.SupervisorPid, pod: null,
+                ready: () => replied.TrySetResult(), abandoned: RelayGoneAsync(replied.Task, reply)).ConfigureAwait(false);
+            member = null; // disposed by its host
+            await SupervisorSocket.ReplyAsync(reply, new SupervisorReply { ExitStatus = status }).ConfigureAwait(false);
         }
         finally
         {
-            serving.Cancel();
-            listener.Dispose();
+            replied.TrySetCanceled(); // never created: nothing to wait for
+            if (member != null) await EndAsync(member).ConfigureAwait(false);
             _members.TryRemove(id, out _);
             done.TrySetResult();
         }
+    }
+
+    /// <summary>Once the container is created: replies so, then completes when the relay closes the connection (it exited, or was killed).</summary>
+    private static async Task RelayGoneAsync(Task created, Stream reply)
+    {
+        try { await created.ConfigureAwait(false); }
+        catch (OperationCanceledException) { return; }
+        await SupervisorSocket.ReplyAsync(reply, SupervisorReply.Ok).ConfigureAwait(false);
+        byte[] buffer = new byte[64];
+        try { while (await reply.ReadAsync(buffer).ConfigureAwait(false) > 0) { } }
+        catch (Exception) { }
     }
 
     private static string? SandboxOfRecord(ContainerRecord r) => r.Annotations?.GetValueOrDefault(SandboxIdAnnotation);
@@ -197,13 +173,5 @@ internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSa
             if (member != null)
                 try { await member.SignalAsync(9).WaitAsync(StopDeadline).ConfigureAwait(false); } catch (Exception) { }
         await Task.WhenAny(Task.WhenAll(members.Select(m => m.Done)), Task.Delay(StopDeadline)).ConfigureAwait(false);
-    }
-
-    /// <summary>Completes when the peer closes the connection (the relay exited).</summary>
-    private static async Task ReadEofAsync(Stream stream)
-    {
-        byte[] buffer = new byte[64];
-        try { while (await stream.ReadAsync(buffer).ConfigureAwait(false) > 0) { } }
-        catch (Exception) { }
     }
 }

@@ -1,16 +1,15 @@
-using System.Net.Sockets;
-using System.Text;
-using System.Text.Json;
 using ClearOci.Native;
 using ClearOci.Spec;
 
 namespace ClearOci.Runtime;
 
 /// <summary>
-/// The long-lived process behind `create`: one per VM. It owns the VM (QEMU, virtiofsd, the agent
-/// link), holds the container's stdio as its fds 0-2, answers the CLI's verbs on its socket,
-/// forwards the signals it receives, and exits with the container's exit status, so the engine
-/// that adopted it (containerd-shim, conmon) reaps the real code.
+/// The long-lived process behind every container (`create`, `run` and `run --detach` alike): one
+/// per VM. It owns the VM (QEMU, virtiofsd, the agent link), holds the container's stdio as its
+/// fds 0-2, answers the verbs on the container's socket, forwards the signals it receives, and
+/// exits with the container's exit status, so whoever waits for it (`run` in the foreground, the
+/// engine that adopted it: containerd-shim, conmon) reaps the real code. A pod's sandbox
+/// supervisor also hosts its later containers, each on its own socket, the same way (<see cref="HostAsync(StateStore, string, ContainerSandbox, Hooks?, Stream?, int, PodSandbox?, Action, Task?)"/>).
 /// </summary>
 public sealed class Supervisor
 {
@@ -19,10 +18,9 @@ public sealed class Supervisor
     private ContainerSandbox _sandbox = null!;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private Hooks? _hooks;
-    private SignalForwarding _signals = null!;
     /// <summary>The VM's own container: the pod's later containers, added over the socket.</summary>
     private PodSandbox? _pod;
-    /// <summary>A pod's later container (see <see cref="ForPodMember"/>): its stdin and its relay's pid.</summary>
+    /// <summary>A pod's later container (see <see cref="HostAsync(StateStore, string, ContainerSandbox, Hooks?, Stream?, int, PodSandbox?, Action, Task?)"/>): its stdin and its relay's pid.</summary>
     private Stream? _memberStdin;
     private int _memberPid;
     /// <summary>The container's process was started: a resume makes it running again, else created.</summary>
@@ -35,44 +33,49 @@ public sealed class Supervisor
         _id = id;
     }
 
-    /// <summary>The verbs of a pod's later container, served by the pod's supervisor on that container's socket.</summary>
-    internal static Supervisor ForPodMember(StateStore store, string id, ContainerSandbox sandbox, Hooks? hooks, Stream? stdin, int relayPid) =>
-        new(store, id) { _sandbox = sandbox, _hooks = hooks, _memberStdin = stdin, _memberPid = relayPid };
-
     /// <summary>OOM kills of this container (not of a pod's other containers) go to `events` subscribers, before the exit they caused.</summary>
-    internal void WatchOom() => _sandbox.Vm.Agent.OomKilled += o => { if (o.ContainerId == _id) _events.Publish("oom"); };
+    private void WatchOom() => _sandbox.Vm.Agent.OomKilled += o => { if (o.ContainerId == _id) _events.Publish("oom"); };
 
     /// <summary>The container stopped: `events` subscribers get what is queued, then the end of the feed.</summary>
-    internal Task EndEventsAsync()
+    private Task EndEventsAsync()
     {
         _events.Complete();
         return _events.DrainAsync(TimeSpan.FromSeconds(2));
     }
 
-    /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/>: 'R', or 'E' and the message.</summary>
+    /// <summary>Records the container's end in its state (once: a later exit report changes nothing).</summary>
+    private void MarkStopped(int status)
+    {
+        if (!_store.Exists(_id)) return; // deleted already (delete --force while it ran)
+        try { _store.Update(_id, r => Transitions.Refusal(Operation.Exited, r.Status) is null ? r with { Status = Status.Stopped, ExitStatus = status } : r); }
+        catch (IOException) { /* the directory went away meanwhile */ }
+    }
+
+    /// <summary>Runs until the container exits; returns its exit status. Reports creation on <paramref name="readyFd"/> (<see cref="ReadyPipe"/>).</summary>
     public static async Task<int> RunAsync(StateStore store, string id, string bundle, int readyFd, string? consoleSocket = null, int preserveFds = 0)
     {
         (OciSpec Spec, string Rootfs) config;
         try { config = ConfigLoader.Load(bundle); } // once for this process: everything below gets it
         catch (ClearOciException e)
         {
-            try { Libc.WriteAll(readyFd, Encoding.UTF8.GetBytes("E" + e.Message)); } catch (ClearOciException) { }
+            ReadyPipe.Fail(readyFd, e);
             return 1;
         }
         if (PodSandbox.SandboxOf(store, id, config.Spec) is { } podSandbox)
             return PodSandbox.RunMember(store, id, bundle, config.Spec, podSandbox, readyFd, consoleSocket);
-        var s = new Supervisor(store, id) { _signals = new() };
-        return await s.RunAsync(bundle, config, readyFd, consoleSocket, preserveFds).ConfigureAwait(false);
+        using var signals = new SignalForwarding();
+        var s = new Supervisor(store, id);
+        return await s.RunAsync(bundle, config, readyFd, consoleSocket, preserveFds, signals).ConfigureAwait(false);
     }
 
-    private async Task<int> RunAsync(string bundle, (OciSpec Spec, string Rootfs) config, int readyFd, string? consoleSocket, int preserveFds)
+    private async Task<int> RunAsync(string bundle, (OciSpec Spec, string Rootfs) config, int readyFd, string? consoleSocket, int preserveFds, SignalForwarding signals)
     {
-        Socket listener;
+        ContainerSandbox sandbox;
         try
         {
             var spec = config.Spec;
             int netns = HostNetwork.EnterFor(spec); // before the first await: main thread
-            int pid = Environment.ProcessId;
+            int pid = Environment.ProcessId; // create records it too; the hooks below need it already (docker's finds the namespace by it)
             var record = _store.Update(_id, r => r with { SupervisorPid = pid, SupervisorStartTime = ProcessIdentity.StartTime(pid) });
             _hooks = spec.Hooks;
             var creating = record.ToOciState(Status.Creating);
@@ -89,174 +92,189 @@ public sealed class Supervisor
                 throw;
             }
             var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
-            _sandbox = await ContainerSandbox.CreateAsync(_id, bundle, config, _store.Dir(_id), stdio, _signals.Token, consoleSocket, preserveFds,
+            sandbox = await ContainerSandbox.CreateAsync(_id, bundle, config, _store.Dir(_id), stdio, signals.Token, consoleSocket, preserveFds,
                 netns: netns).ConfigureAwait(false);
-            HookRunner.Run("createContainer", _hooks?.CreateContainer, creating);
-            _store.Update(_id, r => r with { Status = Status.Created });
-            listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            var l = listener;
-            UnixSocketPath.Use(_store.SocketPath(_id), path => { l.Bind(new UnixDomainSocketEndPoint(path)); return 0; });
-            listener.Listen(16);
         }
         catch (Exception e)
         {
+            return Failed(e);
+        }
+        _pod = new PodSandbox(_store, _id, sandbox);
+        sandbox.BeforePowerOff = _pod.StopAllAsync;
+        bool reported = false;
+        try
+        {
+            return await HostAsync(sandbox, () =>
+            {
+                signals.ForwardTo(sandbox);
+                reported = true;
+                ReadyPipe.Ready(readyFd); // the create that waits for this may be gone (killed): the container exists all the same
+            }, abandoned: null).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await sandbox.DisposeAsync().ConfigureAwait(false);
+            if (!reported) return Failed(e);
+            DebugLog.Write($"supervisor: {e}");
+            MarkStopped(255);
+            return 255;
+        }
+
+        int Failed(Exception e)
+        {
             DebugLog.Write($"supervisor: creation failed: {e}");
-            string message = e is ClearOciException ? e.Message
-                : e is OperationCanceledException && _signals.Received != 0 ? $"creation interrupted by signal {_signals.Received}"
-                : $"internal error: {e}";
-            try { Libc.WriteAll(readyFd, Encoding.UTF8.GetBytes("E" + message)); } catch (ClearOciException) { }
-            if (_sandbox != null) await _sandbox.DisposeAsync().ConfigureAwait(false);
-            return 1;
+            ReadyPipe.Fail(readyFd, e is OperationCanceledException && signals.Received != 0
+                ? new ClearOciException(ErrorCode.System, $"creation interrupted by signal {signals.Received}")
+                : e);
+            return signals.Received != 0 ? 128 + signals.Received : 1;
         }
-        // The create that waits for this may be gone (killed): the container exists all the same.
-        try { Libc.WriteAll(readyFd, "R"u8); } catch (ClearOciException) { }
-        Libc.close(readyFd);
+    }
 
-        WatchOom();
-        _signals.ForwardTo(_sandbox);
-        _pod = new PodSandbox(_store, _id, _sandbox);
-        _sandbox.BeforePowerOff = _pod.StopAllAsync;
+    /// <summary>
+    /// The life of one hosted container once its sandbox has it (booted for it, or joined to a
+    /// pod's VM), the same for every container: createContainer hooks, `created` in its state, its
+    /// socket; then <paramref name="ready"/>, its verbs served until its process ends (or
+    /// <paramref name="abandoned"/> completes first: then it is killed), `stopped` with its status,
+    /// the end of its events, and its sandbox disposed. Returns the exit status. A failure before
+    /// <paramref name="ready"/> is thrown; the caller disposes the sandbox.
+    /// </summary>
+    internal static async Task<int> HostAsync(StateStore store, string id, ContainerSandbox sandbox, Hooks? hooks, Stream? stdin, int psPid,
+        PodSandbox? pod, Action ready, Task? abandoned)
+    {
+        var s = new Supervisor(store, id) { _hooks = hooks, _memberStdin = stdin, _memberPid = psPid, _pod = pod };
+        return await s.HostAsync(sandbox, ready, abandoned).ConfigureAwait(false);
+    }
+
+    private async Task<int> HostAsync(ContainerSandbox sandbox, Action ready, Task? abandoned)
+    {
+        _sandbox = sandbox;
+        HookRunner.Run("createContainer", _hooks?.CreateContainer, _store.Read(_id).ToOciState(Status.Creating));
+        var socket = SupervisorSocket.Listen(_store.SocketPath(_id));
         using var cts = new CancellationTokenSource();
-        var serving = ServeAsync(listener, cts.Token);
-        int status = await _sandbox.WaitAsync().ConfigureAwait(false);
-        _store.Update(_id, r => r with { Status = Status.Stopped, ExitStatus = status });
-        await EndEventsAsync().ConfigureAwait(false);
-        cts.Cancel();
-        listener.Dispose();
-        await _sandbox.DisposeAsync().ConfigureAwait(false);
-        return status;
-    }
-
-    internal async Task ServeAsync(Socket listener, CancellationToken ct)
-    {
-        while (!ct.IsCancellationRequested)
-        {
-            Socket client;
-            try { client = await listener.AcceptAsync(ct).ConfigureAwait(false); }
-            catch (Exception) { return; }
-            _ = Task.Run(() => HandleAsync(client));
-        }
-    }
-
-    private async Task HandleAsync(Socket client)
-    {
-        using var _ = client;
-        await using var stream = new NetworkStream(client, ownsSocket: false);
-        int[] fds = [];
+        int status;
         try
         {
-            byte[] buffer = new byte[1 << 20];
-            var (length, received) = await Task.Run(() => FdPassing.Receive((int)client.Handle, buffer)).ConfigureAwait(false);
-            fds = received;
-            var request = JsonSerializer.Deserialize(buffer.AsSpan(0, length).TrimEnd((byte)'\n'), RuntimeJsonContext.Default.SupervisorRequest)
-                ?? throw ClearOciException.Invalid("empty request");
-            if (request.Op == "exec")
+            _store.Update(_id, r => r with { Status = Transitions.Next(Operation.Created, r.Status, started: false, _id) });
+            ready();
+            WatchOom();
+            var serving = socket.ServeAsync(HandleAsync, cts.Token);
+            var exited = sandbox.WaitAsync();
+            if (abandoned != null && await Task.WhenAny(exited, abandoned).ConfigureAwait(false) == abandoned && !exited.IsCompleted)
             {
-                await ExecAsync(request, fds, stream).ConfigureAwait(false);
-                fds = []; // owned by the exec's streams now
-                return;
+                DebugLog.Write($"{_id}: the process waiting for it went away; killing it");
+                try { await sandbox.SignalAsync(9).ConfigureAwait(false); } catch (ClearOciException) { }
             }
-            if (request.Op == "add")
-            {
-                var pod = _pod ?? throw ClearOciException.Invalid($"{_id} does not host a pod's containers");
-                (var taken, fds) = (fds, []); // the container's stdio now
-                await pod.AddAsync(request, taken, stream).ConfigureAwait(false);
-                return;
-            }
-            if (request.Op == "events")
-            {
-                await _events.ServeAsync(stream).ConfigureAwait(false);
-                return;
-            }
-            await ReplyAsync(stream, await DispatchAsync(request).ConfigureAwait(false)).ConfigureAwait(false);
-        }
-        catch (Exception e) { await ReplyAsync(stream, Failure(e)).ConfigureAwait(false); }
-        finally { foreach (var fd in fds) Libc.close(fd); }
-    }
-
-    private static SupervisorResponse Failure(Exception e) => e is ClearOciException c
-        ? new SupervisorResponse { Error = c.Message, Code = c.Code.ToString() }
-        : new SupervisorResponse { Error = e.Message, Code = nameof(ErrorCode.Internal) };
-
-    internal static async Task ReplyAsync(Stream stream, SupervisorResponse response)
-    {
-        byte[] reply = JsonSerializer.SerializeToUtf8Bytes(response, RuntimeJsonContext.Default.SupervisorResponse);
-        try { await stream.WriteAsync(reply.Append((byte)'\n').ToArray()).ConfigureAwait(false); } catch (IOException) { }
-    }
-
-    /// <summary>exec: the caller's fds 0-2 become the process's stdio; one reply at the start, one at the exit.</summary>
-    private async Task ExecAsync(SupervisorRequest request, int[] fds, Stream reply)
-    {
-        if (fds.Length != 3) throw ClearOciException.Invalid("exec needs the caller's three stdio fds");
-        var status = StateStore.Effective(_store.Read(_id));
-        if (status is not (Status.Created or Status.Running)) throw new ClearOciException(ErrorCode.InvalidState, status == Status.Paused ? "cannot exec in a paused container" : "cannot exec in a stopped container");
-        // Raw writes: stdout and stderr may be one shared, even seekable, file of the caller's.
-        var input = new RawFdStream(fds[0], canRead: true, canWrite: false);
-        var output = new RawFdStream(fds[1], canRead: false, canWrite: true);
-        var error = new RawFdStream(fds[2], canRead: false, canWrite: true);
-        try
-        {
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            var run = _sandbox.ExecAsync(request.ExecId ?? Guid.NewGuid().ToString("N"), request.Process ?? throw ClearOciException.Invalid("exec without a process"),
-                input, output, error, () => started.TrySetResult(), request.ConsoleSocket);
-            await Task.WhenAny(started.Task, run).ConfigureAwait(false);
-            if (run.IsFaulted) await run.ConfigureAwait(false); // throws: the exec never started
-            await ReplyAsync(reply, new SupervisorResponse()).ConfigureAwait(false);
-            int exit = await run.ConfigureAwait(false);
-            await ReplyAsync(reply, new SupervisorResponse { ExitStatus = exit }).ConfigureAwait(false);
+            status = await exited.ConfigureAwait(false);
+            MarkStopped(status);
+            await EndEventsAsync().ConfigureAwait(false);
         }
         finally
         {
-            output.Dispose();
-            error.Dispose();
-            input.Dispose();
+            cts.Cancel();
+            socket.Dispose();
+        }
+        await sandbox.DisposeAsync().ConfigureAwait(false);
+        return status;
+    }
+
+    /// <summary>The one dispatcher: every request of the container's socket comes through here.</summary>
+    private async Task HandleAsync(SupervisorRequest request, int[] fds, Stream reply)
+    {
+        switch (request)
+        {
+            case ExecRequest exec:
+                await ExecAsync(exec, fds, reply).ConfigureAwait(false); // the fds are the exec's streams now
+                return;
+            case AddRequest add:
+                var pod = _pod;
+                if (pod is null)
+                {
+                    foreach (int fd in fds) Libc.close(fd);
+                    throw ClearOciException.Invalid($"{_id} does not host a pod's containers");
+                }
+                await pod.AddAsync(add, fds, reply).ConfigureAwait(false); // the container's stdio now
+                return;
+        }
+        foreach (int fd in fds) Libc.close(fd); // no other request carries fds
+        if (request is EventsRequest)
+        {
+            await _events.ServeAsync(reply).ConfigureAwait(false);
+            return;
+        }
+        await SupervisorSocket.ReplyAsync(reply, await DispatchAsync(request).ConfigureAwait(false)).ConfigureAwait(false);
+    }
+
+    /// <summary>exec: the caller's fds 0-2 become the process's stdio; one reply at the start, one at the exit.</summary>
+    private async Task ExecAsync(ExecRequest request, int[] fds, Stream reply)
+    {
+        // Raw writes: stdout and stderr may be one shared, even seekable, file of the caller's.
+        var streams = fds.Length == 3
+            ? (Input: new RawFdStream(fds[0], canRead: true, canWrite: false), Output: new RawFdStream(fds[1], canRead: false, canWrite: true),
+                Error: new RawFdStream(fds[2], canRead: false, canWrite: true))
+            : default;
+        if (streams.Input is null)
+        {
+            foreach (int fd in fds) Libc.close(fd);
+            throw ClearOciException.Invalid("exec needs the caller's three stdio fds");
+        }
+        try
+        {
+            Transitions.Check(Operation.Exec, _store.Read(_id).Status, _id);
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var run = _sandbox.ExecAsync(request.ExecId, request.ProcessJson, streams.Input, streams.Output, streams.Error, () => started.TrySetResult(), request.ConsoleSocket);
+            await Task.WhenAny(started.Task, run).ConfigureAwait(false);
+            if (run.IsFaulted) await run.ConfigureAwait(false); // throws: the exec never started
+            await SupervisorSocket.ReplyAsync(reply, SupervisorReply.Ok).ConfigureAwait(false);
+            int exit = await run.ConfigureAwait(false);
+            await SupervisorSocket.ReplyAsync(reply, new SupervisorReply { ExitStatus = exit }).ConfigureAwait(false);
+        }
+        finally
+        {
+            streams.Output.Dispose();
+            streams.Error.Dispose();
+            streams.Input.Dispose();
         }
     }
 
-    /// <summary>Each verb checks the state and moves it under one lock, so two verbs never interleave.</summary>
-    private async Task<SupervisorResponse> DispatchAsync(SupervisorRequest request)
+    /// <summary>Each verb is checked against the state machine and moves it under one lock, so two verbs never interleave.</summary>
+    private async Task<SupervisorReply> DispatchAsync(SupervisorRequest request)
     {
         await _lock.WaitAsync().ConfigureAwait(false);
         try
         {
             var status = _store.Read(_id).Status;
-            switch (request.Op)
+            var next = Transitions.Next(request.Operation, status, _started, _id);
+            switch (request)
             {
-                case "start":
-                    Transitions.CheckStart(status);
+                case StartRequest:
                     HookRunner.Run("startContainer", _hooks?.StartContainer, _store.Read(_id).ToOciState(Status.Created));
                     await _sandbox.StartAsync(_memberStdin ?? Console.OpenStandardInput()).ConfigureAwait(false);
                     _started = true;
-                    var running = _store.Update(_id, r => r with { Status = Status.Running });
+                    var running = _store.Update(_id, r => r with { Status = next });
                     HookRunner.RunBestEffort("poststart", _hooks?.Poststart, running.ToOciState(Status.Running));
-                    break;
-                case "kill":
-                    Transitions.CheckKill(status);
-                    if (status == Status.Paused && request.Signal == 9) await _sandbox.ResumeAsync().ConfigureAwait(false);
-                    await _sandbox.SignalAsync(request.Signal, request.ExecId ?? "").ConfigureAwait(false);
-                    break;
-                case "pause":
-                    Transitions.CheckPause(status);
+                    return SupervisorReply.Ok;
+                case KillRequest kill:
+                    if (status == Status.Paused && kill.Signal == 9) await _sandbox.ResumeAsync().ConfigureAwait(false);
+                    await _sandbox.SignalAsync(kill.Signal, kill.ExecId ?? "").ConfigureAwait(false);
+                    return SupervisorReply.Ok;
+                case PauseRequest:
                     await _sandbox.PauseAsync().ConfigureAwait(false);
-                    _store.Update(_id, r => r with { Status = Status.Paused });
-                    break;
-                case "resume":
-                    Transitions.CheckResume(status);
+                    _store.Update(_id, r => r with { Status = next });
+                    return SupervisorReply.Ok;
+                case ResumeRequest:
                     await _sandbox.ResumeAsync().ConfigureAwait(false);
-                    _store.Update(_id, r => r with { Status = _started ? Status.Running : Status.Created });
-                    break;
-                case "update":
-                    Transitions.CheckKill(status); // created, running or paused: there is a VM to change
-                    await _sandbox.UpdateAsync(request.Resources ?? throw ClearOciException.Invalid("update without resources")).ConfigureAwait(false);
-                    break;
-                case "stats":
-                    return new SupervisorResponse { Stats = await _sandbox.StatsAsync().ConfigureAwait(false) };
-                case "ps":
-                    return new SupervisorResponse { Pids = [_memberPid != 0 ? _memberPid : Environment.ProcessId] };
+                    _store.Update(_id, r => r with { Status = next });
+                    return SupervisorReply.Ok;
+                case UpdateRequest update:
+                    await _sandbox.UpdateAsync(update.ResourcesJson).ConfigureAwait(false);
+                    return SupervisorReply.Ok;
+                case StatsRequest:
+                    return new SupervisorReply { Stats = await _sandbox.StatsAsync().ConfigureAwait(false) };
+                case PsRequest:
+                    return new SupervisorReply { Pids = [_memberPid != 0 ? _memberPid : Environment.ProcessId] };
                 default:
-                    throw ClearOciException.Invalid($"unknown supervisor request {request.Op}");
+                    throw ClearOciException.Invalid($"the supervisor does not handle {request.GetType().Name} here");
             }
-            return new SupervisorResponse();
         }
         finally { _lock.Release(); }
     }

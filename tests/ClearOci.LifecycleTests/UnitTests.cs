@@ -67,74 +67,116 @@ public sealed class TransitionTests
 {
     private const string Id = "ctr";
 
-    private static readonly Dictionary<string, Action<Status>> Verbs = new()
-    {
-        ["start"] = Transitions.CheckStart,
-        ["kill"] = Transitions.CheckKill,
-        ["pause"] = Transitions.CheckPause,
-        ["resume"] = Transitions.CheckResume,
-        ["delete"] = s => Transitions.CheckDelete(Id, s),
-    };
-
     /// <summary>
-    /// null: allowed; else the message (runc's wording). Note: runc's `delete` without --force also
-    /// removes a CREATED container (see RuncComparisonTests), and `pause` accepts a created one,
-    /// as in runc; the table records clearoci's rules.
+    /// Every operation in every state: the state it leads to (with the process started, where that
+    /// matters), or runc's refusal. runc's `delete` without --force also removes a CREATED
+    /// container and `pause` accepts a created one (see RuncComparisonTests); ps of a stopped
+    /// container lists nothing.
     /// </summary>
-    private static readonly object?[][] Table =
+    private static readonly object[][] Table =
     [
-        [Status.Creating, "start", "cannot start a container that is still being created"],
-        [Status.Created, "start", null],
-        [Status.Running, "start", "cannot start an already running container"],
-        [Status.Paused, "start", "cannot start a paused container"],
-        [Status.Stopped, "start", "cannot start a container that has stopped"],
+        [Operation.Start, Status.Creating, "cannot start a container that is still being created"],
+        [Operation.Start, Status.Created, Status.Running],
+        [Operation.Start, Status.Running, "cannot start an already running container"],
+        [Operation.Start, Status.Paused, "cannot start a paused container"],
+        [Operation.Start, Status.Stopped, "cannot start a container that has stopped"],
 
-        [Status.Creating, "kill", "container not running"],
-        [Status.Created, "kill", null],
-        [Status.Running, "kill", null],
-        [Status.Paused, "kill", null],
-        [Status.Stopped, "kill", "container not running"],
+        [Operation.Kill, Status.Creating, "container not running"],
+        [Operation.Kill, Status.Created, Status.Created],
+        [Operation.Kill, Status.Running, Status.Running],
+        [Operation.Kill, Status.Paused, Status.Paused],
+        [Operation.Kill, Status.Stopped, "container not running"],
 
-        [Status.Creating, "pause", "container not running"],
-        [Status.Created, "pause", null], // as runc: resume makes it created again
-        [Status.Running, "pause", null],
-        [Status.Paused, "pause", "container is already paused"],
-        [Status.Stopped, "pause", "container not running"],
+        [Operation.Pause, Status.Creating, "container not running"],
+        [Operation.Pause, Status.Created, Status.Paused],
+        [Operation.Pause, Status.Running, Status.Paused],
+        [Operation.Pause, Status.Paused, "container is already paused"],
+        [Operation.Pause, Status.Stopped, "container not running"],
 
-        [Status.Creating, "resume", "container not paused"],
-        [Status.Created, "resume", "container not paused"],
-        [Status.Running, "resume", "container not paused"],
-        [Status.Paused, "resume", null],
-        [Status.Stopped, "resume", "container not paused"],
+        [Operation.Resume, Status.Creating, "container not paused"],
+        [Operation.Resume, Status.Created, "container not paused"],
+        [Operation.Resume, Status.Running, "container not paused"],
+        [Operation.Resume, Status.Paused, Status.Running],
+        [Operation.Resume, Status.Stopped, "container not paused"],
 
-        [Status.Creating, "delete", "cannot delete container ctr that is not stopped: creating"],
-        [Status.Created, "delete", null], // as runc: the process never ran, so delete kills it
-        [Status.Running, "delete", "cannot delete container ctr that is not stopped: running"],
-        [Status.Paused, "delete", "cannot delete container ctr that is not stopped: paused"],
-        [Status.Stopped, "delete", null],
+        [Operation.Update, Status.Creating, "container not running"],
+        [Operation.Update, Status.Created, Status.Created],
+        [Operation.Update, Status.Running, Status.Running],
+        [Operation.Update, Status.Paused, Status.Paused],
+        [Operation.Update, Status.Stopped, "container not running"],
+
+        [Operation.Exec, Status.Creating, "cannot exec in a container that is still being created"],
+        [Operation.Exec, Status.Created, Status.Created],
+        [Operation.Exec, Status.Running, Status.Running],
+        [Operation.Exec, Status.Paused, "cannot exec in a paused container"],
+        [Operation.Exec, Status.Stopped, "cannot exec in a stopped container"],
+
+        [Operation.Stats, Status.Creating, "container not running"],
+        [Operation.Stats, Status.Created, Status.Created],
+        [Operation.Stats, Status.Running, Status.Running],
+        [Operation.Stats, Status.Paused, Status.Paused],
+        [Operation.Stats, Status.Stopped, "container not running"],
+
+        [Operation.Ps, Status.Creating, Status.Creating],
+        [Operation.Ps, Status.Created, Status.Created],
+        [Operation.Ps, Status.Running, Status.Running],
+        [Operation.Ps, Status.Paused, Status.Paused],
+        [Operation.Ps, Status.Stopped, Status.Stopped],
+
+        [Operation.Events, Status.Creating, "container not running"],
+        [Operation.Events, Status.Created, Status.Created],
+        [Operation.Events, Status.Running, Status.Running],
+        [Operation.Events, Status.Paused, Status.Paused],
+        [Operation.Events, Status.Stopped, "container not running"],
+
+        [Operation.Delete, Status.Creating, "cannot delete container ctr that is not stopped: creating"],
+        [Operation.Delete, Status.Created, Status.Stopped], // as runc: the process never ran, so delete kills it
+        [Operation.Delete, Status.Running, "cannot delete container ctr that is not stopped: running"],
+        [Operation.Delete, Status.Paused, "cannot delete container ctr that is not stopped: paused"],
+        [Operation.Delete, Status.Stopped, Status.Stopped],
+
+        [Operation.Created, Status.Creating, Status.Created],
+        [Operation.Created, Status.Created, "container ctr is not being created: created"],
+        [Operation.Created, Status.Running, "container ctr is not being created: running"],
+        [Operation.Created, Status.Paused, "container ctr is not being created: paused"],
+        [Operation.Created, Status.Stopped, "container ctr is not being created: stopped"],
+
+        [Operation.Exited, Status.Creating, Status.Stopped], // the VM died while booting
+        [Operation.Exited, Status.Created, Status.Stopped],
+        [Operation.Exited, Status.Running, Status.Stopped],
+        [Operation.Exited, Status.Paused, Status.Stopped],
+        [Operation.Exited, Status.Stopped, "container ctr has stopped already"],
     ];
 
     [Test]
-    public void Table_CoversEveryStatusAndVerb()
+    public void Table_CoversEveryOperationInEveryState()
     {
-        var covered = Table.Select(r => ((Status)r[0]!, (string)r[1]!)).ToHashSet();
-        foreach (var s in Enum.GetValues<Status>())
-            foreach (var v in Verbs.Keys)
-                Assert.That(covered, Does.Contain((s, v)), $"{s} x {v}");
+        var covered = Table.Select(r => ((Operation)r[0], (Status)r[1])).ToList();
+        Assert.That(covered, Is.Unique);
+        foreach (var op in Enum.GetValues<Operation>())
+            foreach (var s in Enum.GetValues<Status>())
+                Assert.That(covered, Does.Contain((op, s)), $"{op} in {s}");
     }
 
     [TestCaseSource(nameof(Table))]
-    public void Transition(Status status, string verb, string? error)
+    public void Transition(Operation op, Status status, object expected)
     {
-        if (error is null)
+        if (expected is Status next)
         {
-            Assert.DoesNotThrow(() => Verbs[verb](status));
+            Assert.That(Transitions.Next(op, status, started: true, Id), Is.EqualTo(next));
+            Assert.That(Transitions.Refusal(op, status, Id), Is.Null);
+            Assert.DoesNotThrow(() => Transitions.Check(op, status, Id));
             return;
         }
-        var e = Assert.Throws<ClearOciException>(() => Verbs[verb](status))!;
+        var e = Assert.Throws<ClearOciException>(() => Transitions.Next(op, status, started: true, Id))!;
         Assert.That(e.Code, Is.EqualTo(ErrorCode.InvalidState));
-        Assert.That(e.Message, Is.EqualTo(error));
+        Assert.That(e.Message, Is.EqualTo((string)expected));
+        Assert.Throws<ClearOciException>(() => Transitions.Check(op, status, Id));
     }
+
+    [Test]
+    public void Resume_OfAContainerPausedBeforeItsStart_MakesItCreatedAgain() =>
+        Assert.That(Transitions.Next(Operation.Resume, Status.Paused, started: false, Id), Is.EqualTo(Status.Created));
 
     [Test]
     public void Names_AreTheOciStatuses()

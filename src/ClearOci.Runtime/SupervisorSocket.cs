@@ -1,0 +1,95 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using ClearOci.Native;
+using ClearOci.Spec;
+
+namespace ClearOci.Runtime;
+
+/// <summary>
+/// The server side of a container's socket: accepts connections, reads each request (a JSON line
+/// and the fds it carries), refuses what it cannot read or another protocol version, and hands
+/// the rest to one handler. A handler's failure becomes the error reply (<see cref="WireError"/>).
+/// </summary>
+internal sealed class SupervisorSocket : IDisposable
+{
+    /// <summary>Handles one request; it owns the fds (closes them or hands them on).</summary>
+    public delegate Task Handler(SupervisorRequest request, int[] fds, Stream reply);
+
+    private const int MaxRequest = 1 << 20;
+    private readonly Socket _listener;
+
+    private SupervisorSocket(Socket listener) => _listener = listener;
+
+    /// <summary>Binds and listens on <paramref name="path"/> (which must not exist).</summary>
+    public static SupervisorSocket Listen(string path)
+    {
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            UnixSocketPath.Use(path, p => { listener.Bind(new UnixDomainSocketEndPoint(p)); return 0; });
+            listener.Listen(16);
+            return new SupervisorSocket(listener);
+        }
+        catch (SocketException e)
+        {
+            listener.Dispose();
+            throw new ClearOciException(ErrorCode.System, $"listen on {path}: {e.Message}");
+        }
+    }
+
+    /// <summary>Serves until <paramref name="ct"/> or disposal; each connection on its own task.</summary>
+    public async Task ServeAsync(Handler handler, CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            Socket client;
+            try { client = await _listener.AcceptAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+            catch (ObjectDisposedException) { return; }
+            catch (SocketException) { continue; } // one failed accept (EMFILE, an aborted peer) is no reason to stop serving
+            _ = Task.Run(() => HandleAsync(client, handler));
+        }
+    }
+
+    private static async Task HandleAsync(Socket client, Handler handler)
+    {
+        using var _ = client;
+        await using var stream = new NetworkStream(client, ownsSocket: false);
+        int[] fds = [];
+        try
+        {
+            byte[] buffer = new byte[MaxRequest];
+            var (length, received) = await Task.Run(() => FdPassing.Receive((int)client.Handle, buffer)).ConfigureAwait(false);
+            fds = received;
+            var request = Decode(buffer.AsSpan(0, length));
+            (var taken, fds) = (fds, []);
+            await handler(request, taken, stream).ConfigureAwait(false);
+        }
+        catch (Exception e) { await ReplyAsync(stream, SupervisorReply.Failed(e)).ConfigureAwait(false); }
+        finally { foreach (var fd in fds) Libc.close(fd); }
+    }
+
+    /// <summary>One request line: refused with a clear error if it is not one, or of another protocol version.</summary>
+    public static SupervisorRequest Decode(ReadOnlySpan<byte> line)
+    {
+        SupervisorRequest? request;
+        try { request = JsonSerializer.Deserialize(line.TrimEnd((byte)'\n'), RuntimeJsonContext.Default.SupervisorRequest); }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            throw ClearOciException.Invalid($"unreadable supervisor request: {e.Message}");
+        }
+        if (request is null) throw ClearOciException.Invalid("empty supervisor request");
+        if (request.Version != SupervisorRequest.CurrentVersion)
+            throw new ClearOciException(ErrorCode.Unsupported,
+                $"the container's supervisor speaks protocol version {SupervisorRequest.CurrentVersion}, the request is version {request.Version} (was clearoci replaced while the container ran?)");
+        return request;
+    }
+
+    public static async Task ReplyAsync(Stream stream, SupervisorReply reply)
+    {
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(reply, RuntimeJsonContext.Default.SupervisorReply);
+        try { await stream.WriteAsync((byte[])[.. line, (byte)'\n']).ConfigureAwait(false); } catch (IOException) { }
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
