@@ -3,8 +3,11 @@ using System.Text.Json;
 namespace ClearOci.Shim;
 
 /// <summary>
-/// argv for the clearoci CLI, the way containerd-shim-runc-v2 drives runc: the global flags
-/// (--root, --log in JSON) first, then the verb. Pure: no I/O.
+/// argv for the two verbs the shim still runs as the clearoci CLI, `create` and `exec --detach`:
+/// they start the container's and the exec's host-side stand-ins with the calling process's fds
+/// 0-2 as their stdio, and only a child of the shim can have the container's streams there
+/// (the shim's own fds 0-2 are shared by all its threads). The global flags (--root, --log in
+/// JSON) come first, then the verb, as containerd-shim-runc-v2 runs runc. Pure: no I/O.
 /// </summary>
 public sealed record ClearOciCommands(string Root, string LogFile, bool Debug = false)
 {
@@ -20,21 +23,10 @@ public sealed record ClearOciCommands(string Root, string LogFile, bool Debug = 
     public IReadOnlyList<string> Create(string bundle, string pidFile, string id, string? consoleSocket = null) => consoleSocket is null
         ? Verb("create", "--bundle", bundle, "--pid-file", pidFile, id)
         : Verb("create", "--bundle", bundle, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
-    public IReadOnlyList<string> Start(string id) => Verb("start", id);
-    public IReadOnlyList<string> Kill(string id, uint signal, bool all) => all ? Verb("kill", "--all", id, signal.ToString()) : Verb("kill", id, signal.ToString());
-    /// <summary>An exec'd process, by the name given to `exec --exec-id`.</summary>
-    public IReadOnlyList<string> KillExec(string id, string execId, uint signal) => Verb("kill", "--exec-id", execId, id, signal.ToString());
-    public IReadOnlyList<string> Delete(string id, bool force) => force ? Verb("delete", "--force", id) : Verb("delete", id);
+    /// <summary><paramref name="execId"/> is the name the in-process Kill reaches the process by.</summary>
     public IReadOnlyList<string> Exec(string id, string execId, string processFile, string pidFile, string? consoleSocket = null) => consoleSocket is null
         ? Verb("exec", "--detach", "--exec-id", execId, "--process", processFile, "--pid-file", pidFile, id)
         : Verb("exec", "--detach", "--exec-id", execId, "--process", processFile, "--pid-file", pidFile, "--console-socket", consoleSocket, id);
-    public IReadOnlyList<string> Pause(string id) => Verb("pause", id);
-    public IReadOnlyList<string> Resume(string id) => Verb("resume", id);
-    /// <summary>The resources JSON goes on stdin.</summary>
-    public IReadOnlyList<string> Update(string id) => Verb("update", "--resources", "-", id);
-    public IReadOnlyList<string> Stats(string id) => Verb("events", "--stats", id);
-    /// <summary>The event stream until the container stops (the shim wants its "oom" events; stats rarely).</summary>
-    public IReadOnlyList<string> Events(string id) => Verb("events", "--interval", "3600s", id);
 
     /// <summary>The last error runc-style JSON log lines hold ({"level":"error","msg":...}), or null.</summary>
     public static string? LastError(string logText)
@@ -56,7 +48,7 @@ public sealed record ClearOciCommands(string Root, string LogFile, bool Debug = 
     }
 }
 
-/// <summary>clearoci's `events --stats` JSON to io.containerd.cgroups.v1.Metrics, the type CRI accepts.</summary>
+/// <summary>clearoci's stats event (Lifecycle.StatsEvent, `events --stats`) to io.containerd.cgroups.v1.Metrics, the type CRI accepts.</summary>
 public static class MetricsConverter
 {
     public const string V1MetricsType = "io.containerd.cgroups.v1.Metrics";
@@ -65,6 +57,8 @@ public static class MetricsConverter
     /// Metrics{pids=2 {current=1}, cpu=3 {usage=1 {total=1, kernel=2, user=3}},
     /// memory=4 {usage=33 {limit=1, usage=2}}}.
     /// </summary>
+    public static AnyMessage FromStatsEvent(System.Text.Json.Nodes.JsonObject statsEvent) => FromStatsJson(statsEvent.ToJsonString());
+
     public static AnyMessage FromStatsJson(string json)
     {
         using var doc = JsonDocument.Parse(json);

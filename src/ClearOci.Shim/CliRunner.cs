@@ -10,8 +10,9 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
 }
 
 /// <summary>
-/// Runs the clearoci CLI as a child. Its exit status comes from <paramref name="wait"/>: the
-/// daemon's reaper (it reaps every child, being a subreaper) or a plain waitpid in `delete`.
+/// Runs a short-lived child: `clearoci create` / `clearoci exec --detach` (the two verbs that
+/// must hand the container its stdio as fds 0-2) and containerd's `publish`. Its exit status
+/// comes from <paramref name="wait"/>, the daemon's reaper (it reaps every child, being a subreaper).
 /// </summary>
 public sealed class CliRunner(string clearociPath, Func<int, Task<int>> wait)
 {

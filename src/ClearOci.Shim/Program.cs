@@ -142,23 +142,23 @@ namespace ClearOci.Shim
 
         /// <summary>
         /// `delete`: containerd lost the task's shim (or it ended): force-delete this id's
-        /// container (only this one; a pod's sandbox takes the pod's other containers with its VM),
-        /// unmount the rootfs, print DeleteResponse.
+        /// container in-process (only this one; a pod's sandbox takes the pod's other containers
+        /// with its VM), unmount the rootfs, print DeleteResponse.
         /// </summary>
         private static async Task<int> DeleteAsync(ShimFlags flags)
         {
             string bundle = flags.Bundle.Length > 0 ? flags.Bundle : Directory.GetCurrentDirectory();
-            var cli = new ClearOciCommands(ShimNaming.ClearOciRoot(bundle, flags.Namespace), Path.Combine(bundle, "log.json"));
-            var runner = new CliRunner(CliRunner.Locate(), Reaper.WaitAsync);
-            // containerd kills `delete` after 5 s; whatever clearoci manages by then, the answer goes out.
-            try
+            string root = ShimNaming.ClearOciRoot(bundle, flags.Namespace);
+            var runtime = new ClearOci.Runtime.Lifecycle(new ClearOci.Runtime.StateStore(root));
+            // containerd kills `delete` after 5 s; whatever is done by then, the answer goes out.
+            try { await RuntimeErrors.RunAsync("delete", () => runtime.Delete(flags.Id, force: true)).WaitAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false); }
+            catch (RpcException e) { Console.Error.WriteLine(e.Message); }
+            catch (TimeoutException)
             {
-                var result = await runner.RunAsync(cli.Delete(flags.Id, force: true), cwd: bundle).WaitAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false);
-                if (!result.Ok) Console.Error.WriteLine(result.Stderr.Trim());
-            }
-            catch (Exception e) when (e is TimeoutException or ClearOci.Spec.ClearOciException)
-            {
-                Console.Error.WriteLine($"clearoci delete --force {flags.Id}: {e.Message}");
+                // The VM is still going down: an orphaned `clearoci delete --force` finishes the
+                // job (state directory, poststop hooks) after this process is gone.
+                Console.Error.WriteLine($"delete {flags.Id}: not done after 4 s; `clearoci delete --force` goes on in the background");
+                FinishDeleteInBackground(root, flags.Id);
             }
             RootfsMounts.Unmount(Path.Combine(bundle, "rootfs"));
             uint pid = uint.MaxValue;
@@ -169,6 +169,24 @@ namespace ClearOci.Shim
             return 0;
         }
 
+        private static void FinishDeleteInBackground(string root, string id)
+        {
+            int devNull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
+            try
+            {
+                Spawner.Spawn(new SpawnOptions
+                {
+                    Path = CliRunner.Locate(),
+                    Args = ["clearoci", "--root", root, "delete", "--force", id],
+                    Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [2] = devNull },
+                    NewSession = true,
+                    WorkingDirectory = "/",
+                });
+            }
+            catch (ClearOci.Spec.ClearOciException e) { Console.Error.WriteLine($"clearoci delete --force {id}: {e.Message}"); }
+            finally { Libc.close(devNull); }
+        }
+
         /// <summary>The daemon: subreaper, reaper thread, ttrpc on fd 3, events to containerd; exits after the last Shutdown.</summary>
         private static async Task<int> ServeAsync(ShimFlags flags)
         {
@@ -177,6 +195,7 @@ namespace ClearOci.Shim
             Action<string> log = flags.Debug
                 ? m => { try { Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} clearoci-shim[{Environment.ProcessId}]: {m}"); } catch (IOException) { } }
                 : _ => { };
+            if (flags.Debug) ClearOci.Runtime.DebugLog.Sink = m => log($"clearoci: {m}");
             var reaper = new Reaper();
             new Thread(reaper.ReapAll) { IsBackground = true, Name = "reaper" }.Start();
             var cli = new CliRunner(CliRunner.Locate(), reaper.Watch);

@@ -1,6 +1,6 @@
 using System.Text;
-using System.Text.Json;
 using ClearOci.Native;
+using ClearOci.Runtime;
 using ClearOci.Spec;
 
 namespace ClearOci.Shim;
@@ -21,15 +21,20 @@ internal sealed class ShimProcess(string execId, string stdin, string stdout, st
     public string? SpecJson { get; init; }
     /// <summary>The name clearoci knows an exec by: unique per start, since containerd may reuse an exec id once deleted.</summary>
     public string ClearOciExecId { get; set; } = "";
+    /// <summary>The exec's own --log, so a failed `clearoci exec` is told by its own last error line.</summary>
+    public string? LogFile { get; set; }
     public TaskCompletionSource Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
-/// <summary>One task (container) this shim hosts; each runs in its own clearoci VM.</summary>
-internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<MountSpec> rootfs, ClearOciCommands cli, ShimProcess init)
+/// <summary>One task (container) this shim hosts; each runs in its own clearoci VM (a pod's in its sandbox's).</summary>
+internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<MountSpec> rootfs, Lifecycle runtime, ClearOciCommands cli, ShimProcess init)
 {
     public string Id { get; } = id;
     public string Bundle { get; } = bundle;
     public IReadOnlyList<MountSpec> Rootfs { get; } = rootfs;
+    /// <summary>ClearOci.Runtime in-process, on the same --root the CLI's create used.</summary>
+    public Lifecycle Runtime { get; } = runtime;
+    /// <summary>argv of the CLI verbs that remain (create, exec).</summary>
     public ClearOciCommands Cli { get; } = cli;
     public ShimProcess Init { get; } = init;
     public Dictionary<string, ShimProcess> Execs { get; } = new();
@@ -37,16 +42,21 @@ internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<Moun
     public int NextExec;
     /// <summary>Held across a start and the queueing of its event, and by exit handling: /tasks/start always precedes /tasks/exit.</summary>
     public SemaphoreSlim StartLock { get; } = new(1, 1);
-    /// <summary>Publishes /tasks/oom for the container's OOM kills (OomMonitor.cs).</summary>
-    public OomMonitor? Oom { get; set; }
+    /// <summary>The in-process event subscription (Lifecycle.SubscribeEventsAsync): completes once subscribed.</summary>
+    public Task EventsSubscribed { get; set; } = Task.CompletedTask;
+    /// <summary>Completes when the subscription has ended (the container stopped): every OOM kill has been published.</summary>
+    public Task EventsDone { get; set; } = Task.CompletedTask;
+    /// <summary>Ends the subscription when the container is deleted or the shim goes.</summary>
+    public CancellationTokenSource Gone { get; } = new();
 }
 
 /// <summary>
-/// containerd.task.v2.Task (and v3, same messages) over the clearoci CLI, the way
-/// containerd-shim-runc-v2 drives runc: create/start/kill/delete/exec/pause/resume/ps/update/
-/// events --stats. The shim is a child subreaper, so each container's supervisor (the pid
-/// `create` writes) and each exec relay end up as its children and their exit statuses are
-/// the processes' exit statuses.
+/// containerd.task.v2.Task (and v3, same messages) over ClearOci.Runtime's Lifecycle in-process:
+/// start, kill, pause, resume, update, stats, delete and the OOM events are calls, their errors
+/// keep their codes (RuntimeErrors). `create` and `exec --detach` run the clearoci CLI with the
+/// process's stdio as its fds 0-2 (ClearOciCommands). The shim is a child subreaper, so each
+/// container's supervisor (the pid `create` writes) and each exec relay end up as its children
+/// and their exit statuses are the processes' exit statuses.
 /// </summary>
 internal sealed class TaskService
 {
@@ -123,11 +133,15 @@ internal sealed class TaskService
             if (_containers.ContainsKey(r.Id) || !_creating.Add(r.Id)) throw new RpcException(RpcCode.AlreadyExists, $"container {r.Id}: already exists");
         }
         string rootfsDir = Path.Combine(r.Bundle, "rootfs");
-        bool mounted = false;
+        bool mounted = false, owned = false;
         ProcessIo? io = null;
         var cli = new ClearOciCommands(ShimNaming.ClearOciRoot(r.Bundle, _flags.Namespace), Path.Combine(r.Bundle, "log.json"), _flags.Debug);
+        var store = new StateStore(cli.Root);
+        var runtime = new Lifecycle(store);
         try
         {
+            await RuntimeErrors.RunAsync("create", () => CheckCreate(store, r.Id, r.Bundle)).ConfigureAwait(false);
+            owned = true; // from here on, clearoci state under this id is this create's to remove
             if (r.Rootfs.Count > 0)
             {
                 Directory.CreateDirectory(rootfsDir);
@@ -137,19 +151,20 @@ internal sealed class TaskService
             Directory.CreateDirectory(cli.Root);
             io = ProcessIo.Open(r.Stdin, r.Stdout, r.Stderr, r.Terminal);
             string pidFile = Path.Combine(r.Bundle, "init.pid");
+            long logStart = LogLength(cli.LogFile);
             var result = await _cli.RunAsync(cli.Create(r.Bundle, pidFile, r.Id, io.ConsoleSocket), stdio: io.Fds, cwd: r.Bundle).ConfigureAwait(false);
             io.CloseChildEnds();
-            if (!result.Ok) throw Failed("create", cli, result);
+            if (!result.Ok) throw CliFailed("create", cli.LogFile, logStart, result);
             io.AttachTerminal();
             uint pid = ReadPid(pidFile);
             var init = new ShimProcess("", r.Stdin, r.Stdout, r.Stderr, r.Terminal) { Pid = pid, Io = io };
-            var c = new ShimContainer(r.Id, r.Bundle, r.Rootfs, cli, init);
+            var c = new ShimContainer(r.Id, r.Bundle, r.Rootfs, runtime, cli, init);
             lock (_lock)
             {
                 _creating.Remove(r.Id);
                 _containers[r.Id] = c;
             }
-            WatchOom(c);
+            WatchEvents(c);
             WatchExit(c, init);
             _events.Publish(TaskEvent.Create(r.Id, r.Bundle, r.Rootfs, r.Stdin, r.Stdout, r.Stderr, r.Terminal, pid));
             return TaskResponses.Pid(pid);
@@ -158,8 +173,11 @@ internal sealed class TaskService
         {
             _log($"create {r.Id} failed: {e.Message}");
             io?.Dispose();
-            try { await _cli.RunAsync(cli.Delete(r.Id, force: true), cwd: r.Bundle).ConfigureAwait(false); }
-            catch (Exception d) { _log($"create {r.Id}: delete --force after the failure: {d.Message}"); }
+            try
+            {
+                if (owned) await RuntimeErrors.RunAsync("delete", () => runtime.Delete(r.Id, force: true)).ConfigureAwait(false);
+            }
+            catch (RpcException d) { _log($"create {r.Id}: delete --force after the failure: {d.Message}"); }
             finally
             {
                 if (mounted) RootfsMounts.Unmount(rootfsDir);
@@ -170,14 +188,38 @@ internal sealed class TaskService
         }
     }
 
-    private static RpcException Failed(string verb, ClearOciCommands cli, CliResult result)
+    /// <summary>
+    /// What `clearoci create` would refuse first, asked in-process so the answer keeps its code
+    /// (the CLI's exit status cannot carry one): the id, an id clearoci already has (a leftover
+    /// this shim does not host), and the bundle's config.
+    /// </summary>
+    private static void CheckCreate(StateStore store, string id, string bundle)
+    {
+        ContainerId.Validate(id);
+        if (store.Exists(id)) throw new ClearOciException(ErrorCode.AlreadyExists, $"container with id exists: {id}");
+        ConfigLoader.Load(bundle);
+    }
+
+    /// <summary>A failed create/exec CLI: its message is the last error line it appended to its --log; the code is lost (Unknown).</summary>
+    internal static RpcException CliFailed(string verb, string logFile, long logStart, CliResult result)
     {
         string? logged = null;
-        try { if (File.Exists(cli.LogFile)) logged = ClearOciCommands.LastError(File.ReadAllText(cli.LogFile)); }
+        try
+        {
+            using var f = new FileStream(logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            f.Seek(Math.Min(logStart, f.Length), SeekOrigin.Begin);
+            logged = ClearOciCommands.LastError(new StreamReader(f, Encoding.UTF8).ReadToEnd());
+        }
         catch (IOException) { }
         string message = logged ?? result.Stderr.Trim() switch { "" => $"exit status {result.ExitCode}", var s => s };
         if (message.StartsWith("clearoci: ", StringComparison.Ordinal)) message = message["clearoci: ".Length..];
         return new RpcException(RpcCode.Unknown, $"OCI runtime {verb} failed: {message}");
+    }
+
+    internal static long LogLength(string logFile)
+    {
+        try { return new FileInfo(logFile).Length; }
+        catch (IOException) { return 0; }
     }
 
     private static uint ReadPid(string pidFile)
@@ -186,10 +228,18 @@ internal sealed class TaskService
         return uint.TryParse(text, out uint pid) && pid > 0 ? pid : throw new RpcException(RpcCode.Internal, $"{pidFile}: not a pid: {text}");
     }
 
-    private void WatchOom(ShimContainer c)
+    /// <summary>Subscribes in-process to the container's events and publishes /tasks/oom for each OOM kill.</summary>
+    private void WatchEvents(ShimContainer c)
     {
-        try { c.Oom = OomMonitor.Start(_cli, c.Cli.Events(c.Id), c.Bundle, () => _events.Publish(TaskEvent.Oom(c.Id)), _log); }
-        catch (Exception e) { _log($"{c.Id}: cannot follow its events, OOM kills will not be reported: {e.Message}"); }
+        var subscribed = Task.Run(() => c.Runtime.SubscribeEventsAsync(c.Id, type =>
+        {
+            if (type == "oom") _events.Publish(TaskEvent.Oom(c.Id));
+        }, c.Gone.Token));
+        c.EventsSubscribed = subscribed;
+        c.EventsDone = subscribed.Unwrap().ContinueWith(t =>
+        {
+            if (t.IsFaulted) _log($"{c.Id}: its events: {t.Exception!.GetBaseException().Message}; OOM kills may not be reported");
+        }, TaskScheduler.Default);
     }
 
     /// <summary>The process's exit reaches us as the exit of its host-side stand-in (supervisor or exec relay).</summary>
@@ -198,7 +248,7 @@ internal sealed class TaskService
         _ = _reaper.Watch((int)p.Pid).ContinueWith(async t =>
         {
             // The OOM kill that ended the container is published before its exit (docker's OOMKilled).
-            if (p.ExecId.Length == 0 && c.Oom is { } oom) await Task.WhenAny(oom.Done, Task.Delay(TimeSpan.FromSeconds(3))).ConfigureAwait(false);
+            if (p.ExecId.Length == 0) await Task.WhenAny(c.EventsDone, Task.Delay(TimeSpan.FromSeconds(3))).ConfigureAwait(false);
             await c.StartLock.WaitAsync().ConfigureAwait(false);
             try
             {
@@ -207,6 +257,7 @@ internal sealed class TaskService
                 p.ExitedAt = DateTimeOffset.UtcNow;
                 p.Io?.Dispose();
                 p.Io = null;
+                if (p.LogFile != null) File.Delete(p.LogFile);
                 if (p.ExecId.Length == 0) c.Paused = false;
                 _log($"{c.Id}/{p.ExecId} exited with {p.ExitStatus}");
                 _events.Publish(TaskEvent.Exit(c.Id, p.ExecId.Length == 0 ? c.Id : p.ExecId, p.Pid, p.ExitStatus, p.ExitedAt.Value));
@@ -226,10 +277,9 @@ internal sealed class TaskService
             if (p.Status != TaskState.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {Name(c, p)} is not in the created state");
             if (p.ExecId.Length == 0)
             {
-                // An OOM right at the start is seen only if the events stream is already subscribed.
-                if (c.Oom is { } oom) await Task.WhenAny(oom.Subscribed, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
-                var result = await _cli.RunAsync(c.Cli.Start(c.Id), cwd: c.Bundle).ConfigureAwait(false);
-                if (!result.Ok) throw Failed("start", c.Cli, result);
+                // An OOM right at the start is seen only if the events are already subscribed.
+                await Task.WhenAny(c.EventsSubscribed, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+                await RuntimeErrors.RunAsync("start", () => c.Runtime.Start(c.Id)).ConfigureAwait(false);
                 p.Status = TaskState.Running;
                 _events.Publish(TaskEvent.Start(c.Id, p.Pid));
             }
@@ -243,20 +293,27 @@ internal sealed class TaskService
         finally { c.StartLock.Release(); }
     }
 
-    /// <summary>`clearoci exec --detach`: its relay (pid file) holds the stdio and exits with the process's status.</summary>
+    /// <summary>
+    /// `clearoci exec --detach` (the CLI: the relay it leaves must get the exec's stdio as its
+    /// fds 0-2): the relay (pid file) holds the stdio and exits with the process's status.
+    /// </summary>
     private async Task StartExecAsync(ShimContainer c, ShimProcess p)
     {
+        // What the CLI would refuse with a code it cannot carry (ClearOci's exec rule: created or running, not paused).
         if (c.Init.Status != TaskState.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is not running");
+        if (c.Paused) throw new RpcException(RpcCode.FailedPrecondition, $"cannot exec in a paused container {c.Id}");
         int n = Interlocked.Increment(ref c.NextExec);
         string processFile = Path.Combine(c.Bundle, $"exec-{n}.json"), pidFile = Path.Combine(c.Bundle, $"exec-{n}.pid");
         p.ClearOciExecId = $"{n}-{p.ExecId}";
+        p.LogFile = Path.Combine(c.Bundle, $"exec-{n}.log.json");
         File.WriteAllText(processFile, p.SpecJson);
         var io = ProcessIo.Open(p.Stdin, p.Stdout, p.Stderr, p.Terminal);
         try
         {
-            var result = await _cli.RunAsync(c.Cli.Exec(c.Id, p.ClearOciExecId, processFile, pidFile, io.ConsoleSocket), stdio: io.Fds, cwd: c.Bundle).ConfigureAwait(false);
+            var result = await _cli.RunAsync((c.Cli with { LogFile = p.LogFile }).Exec(c.Id, p.ClearOciExecId, processFile, pidFile, io.ConsoleSocket),
+                stdio: io.Fds, cwd: c.Bundle).ConfigureAwait(false);
             io.CloseChildEnds();
-            if (!result.Ok) throw Failed("exec", c.Cli, result);
+            if (!result.Ok) throw CliFailed("exec", p.LogFile, 0, result);
             io.AttachTerminal();
             p.Pid = ReadPid(pidFile);
             p.Io = io;
@@ -266,6 +323,8 @@ internal sealed class TaskService
         catch
         {
             io.Dispose();
+            File.Delete(p.LogFile);
+            p.LogFile = null;
             throw;
         }
         finally
@@ -290,15 +349,16 @@ internal sealed class TaskService
         var c = Get(r.Id);
         var p = Process(c, r.ExecId);
         if (p.Status is TaskState.Running or TaskState.Paused)
-            throw new RpcException(RpcCode.Unknown, $"cannot delete a running process {Name(c, p)}");
+            throw new RpcException(RpcCode.FailedPrecondition, $"cannot delete a running process {Name(c, p)}");
         if (p.ExecId.Length > 0)
         {
             lock (c.Execs) c.Execs.Remove(p.ExecId);
             return TaskResponses.Delete(p.Pid, p.ExitStatus, p.ExitedAt);
         }
         // Created but never started: its VM is up; delete --force ends it and the supervisor's exit comes in.
-        var result = await _cli.RunAsync(c.Cli.Delete(c.Id, force: true), cwd: c.Bundle).ConfigureAwait(false);
-        if (!result.Ok) _log($"delete {c.Id}: {result.Stderr.Trim()}");
+        try { await RuntimeErrors.RunAsync("delete", () => c.Runtime.Delete(c.Id, force: true)).ConfigureAwait(false); }
+        catch (RpcException e) { _log($"delete {c.Id}: {e.Message}"); }
+        c.Gone.Cancel();
         if (p.Status == TaskState.Created)
             await p.Exited.Task.WaitAsync(TimeSpan.FromSeconds(20)).ConfigureAwait(false);
         if (c.Rootfs.Count > 0) RootfsMounts.Unmount(Path.Combine(c.Bundle, "rootfs"));
@@ -316,14 +376,26 @@ internal sealed class TaskService
         {
             if (p.Status == TaskState.Created) throw new RpcException(RpcCode.FailedPrecondition, $"process {p.ExecId} is not running");
         }
-        // The guest process itself (init or exec); its host stand-in exits with its status.
-        var result = await _cli.RunAsync(p.ExecId.Length > 0 ? c.Cli.KillExec(c.Id, p.ClearOciExecId, r.Signal) : c.Cli.Kill(c.Id, r.Signal, r.All), cwd: c.Bundle).ConfigureAwait(false);
-        if (!result.Ok)
+        // The guest process itself (init or exec); its host stand-in exits with its status. `all`
+        // needs nothing more: the container's other processes end with its VM (or its pod cgroup).
+        try
         {
-            if (p.Status == TaskState.Stopped || p.Exited.Task.IsCompleted) throw RpcException.NotFound("process already finished");
-            throw Failed("kill", c.Cli, result);
+            await RuntimeErrors.RunAsync("kill", () => c.Runtime.Kill(c.Id, (int)r.Signal, p.ExecId.Length > 0 ? p.ClearOciExecId : null)).ConfigureAwait(false);
+        }
+        catch (RpcException)
+        {
+            // It ended while the signal was on its way: containerd's "kill after exit" is NotFound.
+            if (await HasExitedAsync(p).ConfigureAwait(false)) throw RpcException.NotFound("process already finished");
+            throw;
         }
         return [];
+    }
+
+    /// <summary>Whether the process has exited or its stand-in's exit is being reaped right now.</summary>
+    private static async Task<bool> HasExitedAsync(ShimProcess p)
+    {
+        await Task.WhenAny(p.Exited.Task, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        return p.Exited.Task.IsCompleted;
     }
 
     private byte[] Exec(ExecProcessRequest r)
@@ -331,9 +403,10 @@ internal sealed class TaskService
         var c = Get(r.Id);
         if (c.Init.Status == TaskState.Stopped) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is stopped");
         if (r.Spec is null || r.Spec.Value.Length == 0) throw new RpcException(RpcCode.InvalidArgument, "exec without a process spec");
+        // Checked here, in-process, so a bad spec is InvalidArgument (the exec CLI would only exit 1).
+        try { ConfigLoader.ParseProcess(r.Spec.Value, "exec process"); }
+        catch (ClearOciException e) { throw RuntimeErrors.ToRpc("exec", e); }
         string json = Encoding.UTF8.GetString(r.Spec.Value);
-        try { using var _ = JsonDocument.Parse(json); }
-        catch (JsonException e) { throw new RpcException(RpcCode.InvalidArgument, $"exec process spec: {e.Message}"); }
         lock (c.Execs)
         {
             if (c.Execs.ContainsKey(r.ExecId)) throw new RpcException(RpcCode.AlreadyExists, $"id {r.ExecId}: already exists");
@@ -369,9 +442,9 @@ internal sealed class TaskService
     {
         var c = Get(id);
         if (c.Init.Status != TaskState.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {id} is not running");
-        if (c.Paused == pause) throw new RpcException(RpcCode.Unknown, pause ? $"container {id} is already paused" : $"container {id} is not paused");
-        var result = await _cli.RunAsync(pause ? c.Cli.Pause(id) : c.Cli.Resume(id), cwd: c.Bundle).ConfigureAwait(false);
-        if (!result.Ok) throw Failed(pause ? "pause" : "resume", c.Cli, result);
+        // Paused twice, resumed unpaused: ClearOci's transitions refuse them (InvalidState, FailedPrecondition here).
+        if (pause) await RuntimeErrors.RunAsync("pause", () => c.Runtime.Pause(id)).ConfigureAwait(false);
+        else await RuntimeErrors.RunAsync("resume", () => c.Runtime.Resume(id)).ConfigureAwait(false);
         c.Paused = pause;
         _events.Publish(pause ? TaskEvent.Paused(id) : TaskEvent.Resumed(id));
         return [];
@@ -394,17 +467,16 @@ internal sealed class TaskService
     {
         var c = Get(r.Id);
         if (r.Resources is null || r.Resources.Value.Length == 0) throw new RpcException(RpcCode.InvalidArgument, "update without resources");
-        var result = await _cli.RunAsync(c.Cli.Update(c.Id), input: r.Resources.Value, cwd: c.Bundle).ConfigureAwait(false);
-        if (!result.Ok) throw Failed("update", c.Cli, result);
+        byte[] resources = r.Resources.Value;
+        await RuntimeErrors.RunAsync("update", () => c.Runtime.Update(c.Id, resources, "resources")).ConfigureAwait(false);
         return [];
     }
 
     private async Task<byte[]> StatsAsync(string id)
     {
         var c = Get(id);
-        var result = await _cli.RunAsync(c.Cli.Stats(c.Id), cwd: c.Bundle).ConfigureAwait(false);
-        if (!result.Ok) throw Failed("events --stats", c.Cli, result);
-        return TaskResponses.Stats(MetricsConverter.FromStatsJson(result.Stdout));
+        var stats = await RuntimeErrors.RunAsync("stats", () => c.Runtime.StatsEvent(c.Id)).ConfigureAwait(false);
+        return TaskResponses.Stats(MetricsConverter.FromStatsEvent(stats));
     }
 
     private byte[] Connect(string id)
@@ -427,7 +499,9 @@ internal sealed class TaskService
         lock (_lock) all = _containers.Values.ToList();
         foreach (var c in all)
         {
-            await _cli.RunAsync(c.Cli.Delete(c.Id, force: true), cwd: c.Bundle).ConfigureAwait(false);
+            try { await RuntimeErrors.RunAsync("delete", () => c.Runtime.Delete(c.Id, force: true)).ConfigureAwait(false); }
+            catch (RpcException e) { _log($"delete {c.Id}: {e.Message}"); }
+            c.Gone.Cancel();
             if (c.Rootfs.Count > 0) RootfsMounts.Unmount(Path.Combine(c.Bundle, "rootfs"));
         }
     }

@@ -69,21 +69,16 @@ public class ShimNamingTests
     }
 
     [Test]
-    public void ClearOciArgv_IsRuncShaped()
+    public void ClearOciArgv_CreateAndExec_AreRuncShaped()
     {
         var cli = new ClearOciCommands("/r", "/b/log.json");
         string[] g = ["clearoci", "--root", "/r", "--log", "/b/log.json", "--log-format", "json"];
         Assert.That(cli.Create("/b", "/b/init.pid", "c"), Is.EqualTo(g.Concat(["create", "--bundle", "/b", "--pid-file", "/b/init.pid", "c"])));
         Assert.That(cli.Create("/b", "/b/init.pid", "c", "/tmp/p/pty.sock"), Is.EqualTo(g.Concat(["create", "--bundle", "/b", "--pid-file", "/b/init.pid", "--console-socket", "/tmp/p/pty.sock", "c"])));
         Assert.That(cli.Exec("c", "e1", "/b/e.json", "/b/e.pid", "/tmp/p/pty.sock"), Is.EqualTo(g.Concat(["exec", "--detach", "--exec-id", "e1", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "--console-socket", "/tmp/p/pty.sock", "c"])));
-        Assert.That(cli.Kill("c", 9, all: true), Is.EqualTo(g.Concat(["kill", "--all", "c", "9"])));
-        Assert.That(cli.Kill("c", 15, all: false), Is.EqualTo(g.Concat(["kill", "c", "15"])));
-        Assert.That(cli.Delete("c", force: true), Is.EqualTo(g.Concat(["delete", "--force", "c"])));
         Assert.That(cli.Exec("c", "e1", "/b/e.json", "/b/e.pid"), Is.EqualTo(g.Concat(["exec", "--detach", "--exec-id", "e1", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "c"])));
-        Assert.That(cli.KillExec("c", "e1", 9), Is.EqualTo(g.Concat(["kill", "--exec-id", "e1", "c", "9"])));
-        Assert.That(cli.Update("c"), Is.EqualTo(g.Concat(["update", "--resources", "-", "c"])));
-        Assert.That(cli.Stats("c"), Is.EqualTo(g.Concat(["events", "--stats", "c"])));
-        Assert.That(new ClearOciCommands("/r", "/l", Debug: true).Start("c"), Is.EqualTo(new[] { "clearoci", "--root", "/r", "--log", "/l", "--log-format", "json", "--debug", "start", "c" }));
+        Assert.That((cli with { LogFile = "/b/exec-1.log.json", Debug = true }).Exec("c", "e1", "/b/e.json", "/b/e.pid"),
+            Is.EqualTo(new[] { "clearoci", "--root", "/r", "--log", "/b/exec-1.log.json", "--log-format", "json", "--debug", "exec", "--detach", "--exec-id", "e1", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "c" }));
     }
 
     [Test]
