@@ -1,5 +1,6 @@
-using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.CommandLine;
+using ClearOci.Native;
 using ClearOci.Spec;
 
 namespace ClearOci.Cli;
@@ -20,7 +21,7 @@ public static class App
     {
         if (args.Length > 0 && args.TakeWhile(a => a.StartsWith('-')).Any(a => a is "--version" or "-v"))
         {
-            Console.Out.Write(VersionText());
+            StandardStreams.Out.Write(VersionText());
             return 0;
         }
         // Channel reads over vsock block a pool thread each; don't let the pool start at 2.
@@ -36,7 +37,11 @@ public static class App
         })
             root.Subcommands.Add(verb);
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+        // Help and parse errors through our own fds too: System.Console would write to the terminal first (StandardStreams).
+        return await parse.InvokeAsync(new InvocationConfiguration
+        {
+            EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null, Output = StandardStreams.Out, Error = StandardStreams.Error,
+        });
     }
 
     /// <summary>The global flags to hand on to a child clearoci (the supervisor).</summary>
@@ -65,7 +70,7 @@ public static class App
         {
             string? log = p.GetValue(Log), format = p.GetValue(LogFormat);
             ClearOci.Runtime.DebugLog.Sink = log is null
-                ? m => Console.Error.WriteLine($"clearoci: {m}")
+                ? m => StandardStreams.Error.WriteLine($"clearoci: {m}")
                 : m => ErrorLog.Append(log, ErrorLog.Format(format, "debug", m, DateTimeOffset.Now));
         }
         try

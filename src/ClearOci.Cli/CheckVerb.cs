@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ClearOci.Native;
 using ClearOci.Spec;
 using ClearOci.Vmm;
 
@@ -18,32 +19,32 @@ internal static class CheckVerb
     private static int Run()
     {
         var problems = new List<string>();
-        Console.WriteLine($"config:       {HostConfig.Source ?? $"built-in defaults (no {HostConfig.DefaultPath})"}");
+        StandardStreams.Out.WriteLine($"config:       {HostConfig.Source ?? $"built-in defaults (no {HostConfig.DefaultPath})"}");
         var settings = VmSettings.Load();
-        Console.WriteLine($"vm:           {settings.MemoryMiB} MiB, {settings.Vcpus} vCPU(s) by default (a container's linux.resources can raise them)");
+        StandardStreams.Out.WriteLine($"vm:           {settings.MemoryMiB} MiB, {settings.Vcpus} vCPU(s) by default (a container's linux.resources can raise them)");
         var host = HostInfo.Probe();
-        Console.WriteLine($"accelerator:  {(host.KvmUsable ? "kvm" : $"tcg (software emulation; {host.KvmError})")}");
-        Console.WriteLine($"vhost-vsock:  {(host.VhostVsock ? "yes (agent channel over vsock)" : "no (agent channel over virtio-serial)")}");
-        Console.WriteLine($"qemu:         {(host.Qemu is null ? "not found" : $"{host.Qemu} ({QemuVersion(host.Qemu)})")}");
+        StandardStreams.Out.WriteLine($"accelerator:  {(host.KvmUsable ? "kvm" : $"tcg (software emulation; {host.KvmError})")}");
+        StandardStreams.Out.WriteLine($"vhost-vsock:  {(host.VhostVsock ? "yes (agent channel over vsock)" : "no (agent channel over virtio-serial)")}");
+        StandardStreams.Out.WriteLine($"qemu:         {(host.Qemu is null ? "not found" : $"{host.Qemu} ({QemuVersion(host.Qemu)})")}");
         if (host.Qemu is null) problems.Add("qemu-system-x86_64 not found (apt-get install qemu-system-x86)");
-        Console.WriteLine($"virtiofsd:    {host.Virtiofsd ?? "not found"}");
+        StandardStreams.Out.WriteLine($"virtiofsd:    {host.Virtiofsd ?? "not found"}");
         if (host.Virtiofsd is null) problems.Add("virtiofsd not found (apt-get install qemu-system-x86)");
-        Console.WriteLine($"ksm:          {host.KsmRun}");
+        StandardStreams.Out.WriteLine($"ksm:          {host.KsmRun}");
         try
         {
             var a = GuestAssets.Locate();
-            Console.WriteLine($"assets:       {a.Directory} (version {a.Version})");
-            Console.WriteLine($"  kernel:     {a.Kernel}");
-            Console.WriteLine($"  image:      {a.Image ?? "none (initramfs only)"}");
-            Console.WriteLine($"  initramfs:  {a.Initramfs ?? "none"}");
+            StandardStreams.Out.WriteLine($"assets:       {a.Directory} (version {a.Version})");
+            StandardStreams.Out.WriteLine($"  kernel:     {a.Kernel}");
+            StandardStreams.Out.WriteLine($"  image:      {a.Image ?? "none (initramfs only)"}");
+            StandardStreams.Out.WriteLine($"  initramfs:  {a.Initramfs ?? "none"}");
         }
         catch (ClearOciException e)
         {
-            Console.WriteLine($"assets:       missing");
+            StandardStreams.Out.WriteLine($"assets:       missing");
             problems.Add(e.Message);
         }
-        foreach (var p in problems) Console.Error.WriteLine($"clearoci check: {p}");
-        Console.WriteLine(problems.Count == 0 ? "result:       VMs can start here" : "result:       VMs cannot start here");
+        foreach (var p in problems) StandardStreams.Error.WriteLine($"clearoci check: {p}");
+        StandardStreams.Out.WriteLine(problems.Count == 0 ? "result:       VMs can start here" : "result:       VMs cannot start here");
         return problems.Count == 0 ? 0 : 1;
     }
 
@@ -56,7 +57,7 @@ internal static class CheckVerb
             MemoryMiB = settings.MemoryMiB, Vcpus = settings.Vcpus, Root = settings.Root, TcgCacheMiB = settings.TcgCacheMiB,
         };
         foreach (var arg in QemuCommandLine.Build(VirtualMachine.PlanQemu(options, [], consoleLog: null, bare: true)))
-            Console.WriteLine(arg);
+            StandardStreams.Out.WriteLine(arg);
         return 0;
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using ClearOci.Native;
 
 namespace ClearOci.Cli;
 
@@ -12,7 +13,7 @@ public static class ErrorLog
 {
     public static void Report(string? logPath, string? format, string message)
     {
-        Console.Error.WriteLine($"clearoci: {message}");
+        StandardStreams.Error.WriteLine($"clearoci: {message}");
         if (!string.IsNullOrEmpty(logPath)) Append(logPath, Format(format, "error", message, DateTimeOffset.Now));
     }
 
@@ -24,7 +25,7 @@ public static class ErrorLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"clearoci: cannot write log {logPath}: {e.Message}");
+            StandardStreams.Error.WriteLine($"clearoci: cannot write log {logPath}: {e.Message}");
         }
     }
 

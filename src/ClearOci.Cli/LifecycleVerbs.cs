@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ClearOci.Native;
 using ClearOci.Runtime;
 using ClearOci.Spec;
 
@@ -42,7 +43,7 @@ internal static class LifecycleVerbs
         var cmd = new Command("state", "print the container's OCI state") { id };
         cmd.SetAction((p, ct) => App.Execute(p, () =>
         {
-            Console.Out.WriteLine(SpecJson.Serialize(Open(p).State(p.GetValue(id)!), indented: true));
+            StandardStreams.Out.WriteLine(SpecJson.Serialize(Open(p).State(p.GetValue(id)!), indented: true));
             return Task.FromResult(0);
         }));
         return cmd;
@@ -103,8 +104,8 @@ internal static class ExtraVerbs
         cmd.SetAction((p, ct) => App.Execute(p, () =>
         {
             var pids = LifecycleVerbs.Open(p).Ps(p.GetValue(id)!);
-            if (p.GetValue(format) == "json") Console.Out.WriteLine(Lifecycle.ToJson(pids));
-            else { Console.Out.WriteLine("PID"); foreach (var pid in pids) Console.Out.WriteLine(pid); }
+            if (p.GetValue(format) == "json") StandardStreams.Out.WriteLine(Lifecycle.ToJson(pids));
+            else { StandardStreams.Out.WriteLine("PID"); foreach (var pid in pids) StandardStreams.Out.WriteLine(pid); }
             return Task.FromResult(0);
         }));
         return cmd;
@@ -119,12 +120,12 @@ internal static class ExtraVerbs
         cmd.SetAction((p, ct) => App.Execute(p, () =>
         {
             var list = LifecycleVerbs.Open(p).List();
-            if (p.GetValue(quiet)) foreach (var e in list) Console.Out.WriteLine(e.Id);
-            else if (p.GetValue(format) == "json") Console.Out.WriteLine(Lifecycle.ToJson(list));
+            if (p.GetValue(quiet)) foreach (var e in list) StandardStreams.Out.WriteLine(e.Id);
+            else if (p.GetValue(format) == "json") StandardStreams.Out.WriteLine(Lifecycle.ToJson(list));
             else
             {
-                Console.Out.WriteLine($"{"ID",-24} {"PID",-8} {"STATUS",-10} {"BUNDLE",-40} CREATED");
-                foreach (var e in list) Console.Out.WriteLine($"{e.Id,-24} {e.Pid,-8} {e.Status,-10} {e.Bundle,-40} {e.Created:O}");
+                StandardStreams.Out.WriteLine($"{"ID",-24} {"PID",-8} {"STATUS",-10} {"BUNDLE",-40} CREATED");
+                foreach (var e in list) StandardStreams.Out.WriteLine($"{e.Id,-24} {e.Pid,-8} {e.Status,-10} {e.Bundle,-40} {e.Created:O}");
             }
             return Task.FromResult(0);
         }));
@@ -169,15 +170,15 @@ internal static class EventsVerb
             var every = ParseInterval(p.GetValue(interval)!);
             if (p.GetValue(stats))
             {
-                Console.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString());
+                StandardStreams.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString());
                 return 0;
             }
             // runc's stream: stats every interval, an "oom" event as it happens, until the container stops.
             var feed = await lifecycle.SubscribeEventsAsync(containerId,
-                type => Console.Out.WriteLine(new System.Text.Json.Nodes.JsonObject { ["type"] = type, ["id"] = containerId }.ToJsonString()), ct);
+                type => StandardStreams.Out.WriteLine(new System.Text.Json.Nodes.JsonObject { ["type"] = type, ["id"] = containerId }.ToJsonString()), ct);
             while (!feed.IsCompleted && !ct.IsCancellationRequested)
             {
-                try { Console.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString()); }
+                try { StandardStreams.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString()); }
                 catch (ClearOci.Spec.ClearOciException)
                 {
                     // Stats asked while the container was stopping (its VM powering off): the feed ends.

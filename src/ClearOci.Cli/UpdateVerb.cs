@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using ClearOci.Native;
 using ClearOci.Spec;
 
 namespace ClearOci.Cli;
@@ -75,13 +76,7 @@ internal static class UpdateVerb
     private static LinuxMemory Memory(LinuxResources r) => r.Memory ??= new LinuxMemory();
     private static LinuxCpu Cpu(LinuxResources r) => r.Cpu ??= new LinuxCpu();
 
-    private static byte[] ReadStdin()
-    {
-        using var stdin = Console.OpenStandardInput();
-        using var ms = new MemoryStream();
-        stdin.CopyTo(ms);
-        return ms.ToArray();
-    }
+    private static byte[] ReadStdin() => StandardStreams.ReadInput();
 
     private static long Signed(string name, string value) =>
         long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)

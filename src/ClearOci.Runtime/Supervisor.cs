@@ -91,7 +91,7 @@ public sealed class Supervisor
                 if (netns >= 0) Libc.close(netns);
                 throw;
             }
-            var stdio = new Stdio(null, Console.OpenStandardOutput(), Console.OpenStandardError());
+            var stdio = new Stdio(null, StandardStreams.OpenOutput(), StandardStreams.OpenError());
             sandbox = await ContainerSandbox.CreateAsync(_id, bundle, config, _store.Dir(_id), stdio, signals.Token, consoleSocket, preserveFds,
                 netns: netns).ConfigureAwait(false);
         }
@@ -248,7 +248,7 @@ public sealed class Supervisor
             {
                 case StartRequest:
                     HookRunner.Run("startContainer", _hooks?.StartContainer, _store.Read(_id).ToOciState(Status.Created));
-                    await _sandbox.StartAsync(_memberStdin ?? Console.OpenStandardInput()).ConfigureAwait(false);
+                    await _sandbox.StartAsync(_memberStdin ?? StandardStreams.OpenInput()).ConfigureAwait(false);
                     _started = true;
                     var running = _store.Update(_id, r => r with { Status = next });
                     HookRunner.RunBestEffort("poststart", _hooks?.Poststart, running.ToOciState(Status.Running));

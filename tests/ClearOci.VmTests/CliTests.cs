@@ -3,6 +3,36 @@ namespace ClearOci.VmTests;
 /// <summary>Verbs that start no VM.</summary>
 public class CliTests
 {
+    /// <summary>
+    /// Nothing reaches the controlling terminal that was not asked for: .NET's Console wrote the
+    /// keypad-transmit sequence (ESC [ ? 1 h ESC =) to it on every invocation, even with all of
+    /// stdio redirected. `script` gives the command a terminal and copies what reaches it.
+    /// </summary>
+    [TestCase("list")]
+    [TestCase("--version")]
+    [TestCase("state no-such-container")]
+    [TestCase("no-such-verb")]
+    [TestCase("run --help")]
+    [TestCase("features")]
+    public async Task AnInvocation_WritesNothingToTheTerminal(string args)
+    {
+        Cli.RequireBinary();
+        string root = Directory.CreateTempSubdirectory("clearoci-tty-").FullName;
+        try
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("script") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+            foreach (var a in new[] { "-qec", $"'{Cli.Binary}' --root '{root}' {args} >/dev/null 2>&1", "/dev/null" }) psi.ArgumentList.Add(a);
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            p.StandardInput.Close();
+            var output = p.StandardOutput.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await p.WaitForExitAsync(cts.Token);
+            string seen = await output;
+            Assert.That(seen, Is.Empty, $"clearoci {args} wrote to the terminal: {string.Join(' ', seen.Select(c => ((int)c).ToString("x2")))}");
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
     [Test]
     public async Task CheckSaysVmsCanStartHere()
     {
