@@ -21,6 +21,7 @@ public static class ContainerId
         if (string.IsNullOrEmpty(id)) return "must not be empty";
         if (id.Length > MaxLength) return $"is {id.Length} characters long; the limit is {MaxLength}";
         if (id is "." or "..") return "must not be \".\" or \"..\"";
+        if (id[0] == '-') return "must not begin with '-' (runc reads it as a flag, and so would every verb after it)";
         for (int i = 0; i < id.Length; i++)
         {
             char c = id[i];

@@ -14,6 +14,22 @@ public sealed partial class ErrorTests : LifecycleFixture
         Assert.That(VmProcessesOf(WorkDir), Is.Empty, "no VM process");
     }
 
+    /// <summary>runc reads an id that begins with '-' as a flag and refuses it; clearoci refuses it too, before any VM, and delete --force of one is no silent success.</summary>
+    [Test]
+    public async Task AnIdBeginningWithADash_IsRefusedBeforeAnyVm_AsRunc()
+    {
+        string id = $"-x{Guid.NewGuid():N}"[..10];
+        var create = await Oci("create", "--bundle", Bundle, "--", id);
+        AssertFails(create, "must not begin with '-'");
+        Assert.That(Directory.Exists(Path.Combine(StateRoot, id)), Is.False, "no state directory");
+        Assert.That(VmProcessesOf(WorkDir), Is.Empty, "no VM process");
+        var delete = await Oci("delete", "--force", "--", id);
+        AssertFails(delete, "must not begin with '-'");
+        var runc = await Runc("create", "--bundle", Bundle, id);
+        Assert.That(runc.ExitCode, Is.Not.EqualTo(0), $"runc refuses it too: {runc}");
+        Assert.That(Directory.Exists(Path.Combine(RuncRoot, id)), Is.False, "runc made nothing");
+    }
+
     [Test]
     public async Task BrokenConfig_FailsNamingConfigJson()
     {

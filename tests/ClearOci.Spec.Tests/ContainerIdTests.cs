@@ -8,6 +8,8 @@ public class ContainerIdTests
     [TestCase("...", ExpectedResult = true)]
     [TestCase(".hidden", ExpectedResult = true)]
     [TestCase("@x", ExpectedResult = false)]
+    [TestCase("-x", ExpectedResult = false)]
+    [TestCase("x-", ExpectedResult = true)]
     public bool IsValid_Id_MatchesRuncRules(string id) => ContainerId.IsValid(id);
 
     [TestCase("c1")]
@@ -22,6 +24,8 @@ public class ContainerIdTests
     [TestCase("a b", "invalid container id \"a b\": character U+0020 at position 2 is not allowed (use only letters, digits, '_', '+', '-' and '.')")]
     [TestCase("a\nb", "invalid container id \"a\\nb\": character U+000A at position 2 is not allowed (use only letters, digits, '_', '+', '-' and '.')")]
     [TestCase("caf\u00e9", "invalid container id \"caf\u00e9\": character '\u00e9' at position 4 is not allowed (use only letters, digits, '_', '+', '-' and '.')")]
+    [TestCase("-c1", "invalid container id \"-c1\": must not begin with '-' (runc reads it as a flag, and so would every verb after it)")]
+    [TestCase("--force", "invalid container id \"--force\": must not begin with '-' (runc reads it as a flag, and so would every verb after it)")]
     [TestCase("x:y", "invalid container id \"x:y\": character ':' at position 2 is not allowed (use only letters, digits, '_', '+', '-' and '.')")]
     public void Validate_InvalidId_FailsWithClearMessage(string id, string message)
     {
