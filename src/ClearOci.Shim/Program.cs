@@ -176,7 +176,7 @@ namespace ClearOci.Shim
             {
                 Spawner.Spawn(new SpawnOptions
                 {
-                    Path = CliRunner.Locate(),
+                    Path = ShimNaming.ClearOciExecutable(),
                     Args = ["clearoci", "--root", root, "delete", "--force", id],
                     Fds = new Dictionary<int, int> { [0] = devNull, [1] = devNull, [2] = devNull },
                     NewSession = true,
@@ -198,10 +198,9 @@ namespace ClearOci.Shim
             if (flags.Debug) ClearOci.Runtime.DebugLog.Sink = m => log($"clearoci: {m}");
             var reaper = new Reaper();
             new Thread(reaper.ReapAll) { IsBackground = true, Name = "reaper" }.Start();
-            var cli = new CliRunner(CliRunner.Locate(), reaper.Watch);
             var events = new EventPublisher(flags.Namespace, Environment.GetEnvironmentVariable("TTRPC_ADDRESS"),
                 e => PublishWithBinaryAsync(flags, reaper, e), m => log(m));
-            var tasks = new TaskService(flags, cli, reaper, events, log);
+            var tasks = new TaskService(flags, ShimNaming.ClearOciExecutable(), reaper, events, log);
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             TtrpcService service = tasks.HandleAsync;
             var server = new TtrpcServer(new Dictionary<string, TtrpcService> { [TaskService.ServiceV2] = service, [TaskService.ServiceV3] = service }, log,
@@ -247,7 +246,7 @@ namespace ClearOci.Shim
         private static async Task<bool> PublishWithBinaryAsync(ShimFlags flags, Reaper reaper, TaskEvent e)
         {
             if (flags.PublishBinary.Length == 0) return false;
-            var runner = new CliRunner(flags.PublishBinary, reaper.Watch);
+            var runner = new ChildRunner(flags.PublishBinary, reaper.Watch);
             var result = await runner.RunAsync(["containerd", "--address", flags.Address, "publish", "--topic", e.Topic, "--namespace", flags.Namespace],
                 input: e.Event.Encode()).ConfigureAwait(false);
             return result.Ok;

@@ -109,6 +109,22 @@ public static class ShimNaming
         return Path.Combine("/run/clearoci/containerd", ns);
     }
 
+    /// <summary>
+    /// The global flags of the clearoci processes Lifecycle spawns for a task (the supervisor, the
+    /// exec relays), as containerd-shim-runc-v2 runs runc: --root, --log in JSON, --debug. Pure.
+    /// </summary>
+    public static IReadOnlyList<string> ClearOciGlobalArgs(string root, string logFile, bool debug) => debug
+        ? ["--root", root, "--log", logFile, "--log-format", "json", "--debug"]
+        : ["--root", root, "--log", logFile, "--log-format", "json"];
+
+    /// <summary>$CLEAROCI_BIN, else the clearoci next to this (resolved) executable.</summary>
+    public static string ClearOciExecutable()
+    {
+        if (Environment.GetEnvironmentVariable("CLEAROCI_BIN") is { Length: > 0 } env) return env;
+        string dir = Path.GetDirectoryName(Environment.ProcessPath) ?? "/usr/local/bin";
+        return Path.Combine(dir, "clearoci");
+    }
+
     /// <summary>config.json's annotations (empty when there are none).</summary>
     public static Dictionary<string, string> Annotations(string configJson)
     {

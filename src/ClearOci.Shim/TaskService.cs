@@ -21,21 +21,19 @@ internal sealed class ShimProcess(string execId, string stdin, string stdout, st
     public string? SpecJson { get; init; }
     /// <summary>The name clearoci knows an exec by: unique per start, since containerd may reuse an exec id once deleted.</summary>
     public string ClearOciExecId { get; set; } = "";
-    /// <summary>The exec's own --log, so a failed `clearoci exec` is told by its own last error line.</summary>
-    public string? LogFile { get; set; }
     public TaskCompletionSource Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>One task (container) this shim hosts; each runs in its own clearoci VM (a pod's in its sandbox's).</summary>
-internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<MountSpec> rootfs, Lifecycle runtime, ClearOciCommands cli, ShimProcess init)
+internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<MountSpec> rootfs, Lifecycle runtime, IReadOnlyList<string> globalArgs, ShimProcess init)
 {
     public string Id { get; } = id;
     public string Bundle { get; } = bundle;
     public IReadOnlyList<MountSpec> Rootfs { get; } = rootfs;
-    /// <summary>ClearOci.Runtime in-process, on the same --root the CLI's create used.</summary>
+    /// <summary>ClearOci.Runtime in-process, on the task's clearoci --root.</summary>
     public Lifecycle Runtime { get; } = runtime;
-    /// <summary>argv of the CLI verbs that remain (create, exec).</summary>
-    public ClearOciCommands Cli { get; } = cli;
+    /// <summary>The global flags the processes Lifecycle spawns for it see (supervisor, exec relays): --root, --log...</summary>
+    public IReadOnlyList<string> GlobalArgs { get; } = globalArgs;
     public ShimProcess Init { get; } = init;
     public Dictionary<string, ShimProcess> Execs { get; } = new();
     public bool Paused { get; set; }
@@ -52,11 +50,10 @@ internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<Moun
 
 /// <summary>
 /// containerd.task.v2.Task (and v3, same messages) over ClearOci.Runtime's Lifecycle in-process:
-/// start, kill, pause, resume, update, stats, delete and the OOM events are calls, their errors
-/// keep their codes (RuntimeErrors). `create` and `exec --detach` run the clearoci CLI with the
-/// process's stdio as its fds 0-2 (ClearOciCommands). The shim is a child subreaper, so each
-/// container's supervisor (the pid `create` writes) and each exec relay end up as its children
-/// and their exit statuses are the processes' exit statuses.
+/// every verb is a call whose errors keep their codes (RuntimeErrors). `Create` and an exec's
+/// `Start` hand the process's stdio (ProcessIo) to the child Lifecycle spawns, the container's
+/// supervisor or the exec's relay, as its fds 0-2. Those children are the shim's (it is a child
+/// subreaper besides), and their exit statuses are the processes' exit statuses.
 /// </summary>
 internal sealed class TaskService
 {
@@ -64,7 +61,8 @@ internal sealed class TaskService
     public const string ServiceV3 = "containerd.task.v3.Task";
 
     private readonly ShimFlags _flags;
-    private readonly CliRunner _cli;
+    /// <summary>The clearoci executable: Lifecycle runs it as the supervisor (`supervise`) and the exec relay.</summary>
+    private readonly string _clearoci;
     private readonly Reaper _reaper;
     private readonly EventPublisher _events;
     private readonly Action<string> _log;
@@ -72,10 +70,10 @@ internal sealed class TaskService
     private readonly HashSet<string> _creating = new();
     private readonly object _lock = new();
 
-    public TaskService(ShimFlags flags, CliRunner cli, Reaper reaper, EventPublisher events, Action<string> log)
+    public TaskService(ShimFlags flags, string clearoci, Reaper reaper, EventPublisher events, Action<string> log)
     {
         _flags = flags;
-        _cli = cli;
+        _clearoci = clearoci;
         _reaper = reaper;
         _events = events;
         _log = log;
@@ -133,32 +131,35 @@ internal sealed class TaskService
             if (_containers.ContainsKey(r.Id) || !_creating.Add(r.Id)) throw new RpcException(RpcCode.AlreadyExists, $"container {r.Id}: already exists");
         }
         string rootfsDir = Path.Combine(r.Bundle, "rootfs");
-        bool mounted = false, owned = false;
+        bool mounted = false;
+        int created = 0; // the supervisor, once Lifecycle.Create has made the container: this create's to end if what follows fails
         ProcessIo? io = null;
-        var cli = new ClearOciCommands(ShimNaming.ClearOciRoot(r.Bundle, _flags.Namespace), Path.Combine(r.Bundle, "log.json"), _flags.Debug);
-        var store = new StateStore(cli.Root);
-        var runtime = new Lifecycle(store);
+        string root = ShimNaming.ClearOciRoot(r.Bundle, _flags.Namespace);
+        var globalArgs = ShimNaming.ClearOciGlobalArgs(root, Path.Combine(r.Bundle, "log.json"), _flags.Debug);
+        var runtime = new Lifecycle(new StateStore(root));
         try
         {
-            await RuntimeErrors.RunAsync("create", () => CheckCreate(store, r.Id, r.Bundle)).ConfigureAwait(false);
-            owned = true; // from here on, clearoci state under this id is this create's to remove
             if (r.Rootfs.Count > 0)
             {
                 Directory.CreateDirectory(rootfsDir);
                 RootfsMounts.MountAll(r.Rootfs, rootfsDir);
                 mounted = true;
             }
-            Directory.CreateDirectory(cli.Root);
             io = ProcessIo.Open(r.Stdin, r.Stdout, r.Stderr, r.Terminal);
-            string pidFile = Path.Combine(r.Bundle, "init.pid");
-            long logStart = LogLength(cli.LogFile);
-            var result = await _cli.RunAsync(cli.Create(r.Bundle, pidFile, r.Id, io.ConsoleSocket), stdio: io.Fds, cwd: r.Bundle).ConfigureAwait(false);
-            io.CloseChildEnds();
-            if (!result.Ok) throw CliFailed("create", cli.LogFile, logStart, result);
+            var request = new CreateRequest
+            {
+                Id = r.Id, Bundle = r.Bundle, PidFile = Path.Combine(r.Bundle, "init.pid"), ConsoleSocket = io.ConsoleSocket,
+                Self = _clearoci, GlobalArgs = globalArgs, StdioFds = io.Fds,
+            };
+            // The id, an id clearoci has state for (AlreadyExists), the config (InvalidArgument), the
+            // VM's boot and the container's creation: each failure keeps its code, and Lifecycle
+            // leaves no state behind.
+            try { created = await RuntimeErrors.RunAsync("create", () => runtime.Create(request)).ConfigureAwait(false); }
+            finally { io.CloseChildEnds(); }
             io.AttachTerminal();
-            uint pid = ReadPid(pidFile);
+            uint pid = (uint)created;
             var init = new ShimProcess("", r.Stdin, r.Stdout, r.Stderr, r.Terminal) { Pid = pid, Io = io };
-            var c = new ShimContainer(r.Id, r.Bundle, r.Rootfs, runtime, cli, init);
+            var c = new ShimContainer(r.Id, r.Bundle, r.Rootfs, runtime, globalArgs, init);
             lock (_lock)
             {
                 _creating.Remove(r.Id);
@@ -175,7 +176,7 @@ internal sealed class TaskService
             io?.Dispose();
             try
             {
-                if (owned) await RuntimeErrors.RunAsync("delete", () => runtime.Delete(r.Id, force: true)).ConfigureAwait(false);
+                if (created > 0) await RuntimeErrors.RunAsync("delete", () => runtime.Delete(r.Id, force: true)).ConfigureAwait(false);
             }
             catch (RpcException d) { _log($"create {r.Id}: delete --force after the failure: {d.Message}"); }
             finally
@@ -186,46 +187,6 @@ internal sealed class TaskService
             if (e is RpcException) throw;
             throw new RpcException(RpcCode.Unknown, e.Message);
         }
-    }
-
-    /// <summary>
-    /// What `clearoci create` would refuse first, asked in-process so the answer keeps its code
-    /// (the CLI's exit status cannot carry one): the id, an id clearoci already has (a leftover
-    /// this shim does not host), and the bundle's config.
-    /// </summary>
-    private static void CheckCreate(StateStore store, string id, string bundle)
-    {
-        ContainerId.Validate(id);
-        if (store.Exists(id)) throw new ClearOciException(ErrorCode.AlreadyExists, $"container with id exists: {id}");
-        ConfigLoader.Load(bundle);
-    }
-
-    /// <summary>A failed create/exec CLI: its message is the last error line it appended to its --log; the code is lost (Unknown).</summary>
-    internal static RpcException CliFailed(string verb, string logFile, long logStart, CliResult result)
-    {
-        string? logged = null;
-        try
-        {
-            using var f = new FileStream(logFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            f.Seek(Math.Min(logStart, f.Length), SeekOrigin.Begin);
-            logged = ClearOciCommands.LastError(new StreamReader(f, Encoding.UTF8).ReadToEnd());
-        }
-        catch (IOException) { }
-        string message = logged ?? result.Stderr.Trim() switch { "" => $"exit status {result.ExitCode}", var s => s };
-        if (message.StartsWith("clearoci: ", StringComparison.Ordinal)) message = message["clearoci: ".Length..];
-        return new RpcException(RpcCode.Unknown, $"OCI runtime {verb} failed: {message}");
-    }
-
-    internal static long LogLength(string logFile)
-    {
-        try { return new FileInfo(logFile).Length; }
-        catch (IOException) { return 0; }
-    }
-
-    private static uint ReadPid(string pidFile)
-    {
-        string text = File.ReadAllText(pidFile).Trim();
-        return uint.TryParse(text, out uint pid) && pid > 0 ? pid : throw new RpcException(RpcCode.Internal, $"{pidFile}: not a pid: {text}");
     }
 
     /// <summary>Subscribes in-process to the container's events and publishes /tasks/oom for each OOM kill.</summary>
@@ -257,7 +218,6 @@ internal sealed class TaskService
                 p.ExitedAt = DateTimeOffset.UtcNow;
                 p.Io?.Dispose();
                 p.Io = null;
-                if (p.LogFile != null) File.Delete(p.LogFile);
                 if (p.ExecId.Length == 0) c.Paused = false;
                 _log($"{c.Id}/{p.ExecId} exited with {p.ExitStatus}");
                 _events.Publish(TaskEvent.Exit(c.Id, p.ExecId.Length == 0 ? c.Id : p.ExecId, p.Pid, p.ExitStatus, p.ExitedAt.Value));
@@ -294,28 +254,29 @@ internal sealed class TaskService
     }
 
     /// <summary>
-    /// `clearoci exec --detach` (the CLI: the relay it leaves must get the exec's stdio as its
-    /// fds 0-2): the relay (pid file) holds the stdio and exits with the process's status.
+    /// Lifecycle.ExecDetached: a relay (`clearoci exec --ready-fd`, the shim's child) holds the
+    /// exec's stdio as its fds 0-2 and exits with the process's status. Lifecycle refuses an exec
+    /// the container's state does not allow (paused, stopped: FailedPrecondition); the relay's
+    /// own failure comes back over its ready pipe with clearoci's code.
     /// </summary>
     private async Task StartExecAsync(ShimContainer c, ShimProcess p)
     {
-        // What the CLI would refuse with a code it cannot carry (ClearOci's exec rule: created or running, not paused).
-        if (c.Init.Status != TaskState.Running) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is not running");
-        if (c.Paused) throw new RpcException(RpcCode.FailedPrecondition, $"cannot exec in a paused container {c.Id}");
         int n = Interlocked.Increment(ref c.NextExec);
-        string processFile = Path.Combine(c.Bundle, $"exec-{n}.json"), pidFile = Path.Combine(c.Bundle, $"exec-{n}.pid");
+        string processFile = Path.Combine(c.Bundle, $"exec-{n}.json");
         p.ClearOciExecId = $"{n}-{p.ExecId}";
-        p.LogFile = Path.Combine(c.Bundle, $"exec-{n}.log.json");
         File.WriteAllText(processFile, p.SpecJson);
         var io = ProcessIo.Open(p.Stdin, p.Stdout, p.Stderr, p.Terminal);
+        int relay = 0;
         try
         {
-            var result = await _cli.RunAsync((c.Cli with { LogFile = p.LogFile }).Exec(c.Id, p.ClearOciExecId, processFile, pidFile, io.ConsoleSocket),
-                stdio: io.Fds, cwd: c.Bundle).ConfigureAwait(false);
-            io.CloseChildEnds();
-            if (!result.Ok) throw CliFailed("exec", p.LogFile, 0, result);
+            try
+            {
+                relay = await RuntimeErrors.RunAsync("exec", () => c.Runtime.ExecDetached(c.Id, processFile, pidFile: null, _clearoci, c.GlobalArgs,
+                    io.ConsoleSocket, p.ClearOciExecId, io.Fds)).ConfigureAwait(false);
+            }
+            finally { io.CloseChildEnds(); }
             io.AttachTerminal();
-            p.Pid = ReadPid(pidFile);
+            p.Pid = (uint)relay;
             p.Io = io;
             p.Status = TaskState.Running;
             WatchExit(c, p);
@@ -323,15 +284,15 @@ internal sealed class TaskService
         catch
         {
             io.Dispose();
-            File.Delete(p.LogFile);
-            p.LogFile = null;
+            if (relay > 0)
+            {
+                // It runs, but its terminal never came: end it rather than leave a process nobody tracks.
+                try { await RuntimeErrors.RunAsync("kill", () => c.Runtime.Kill(c.Id, 9, p.ClearOciExecId)).ConfigureAwait(false); }
+                catch (RpcException e) { _log($"exec {p.ExecId}: kill after the failure: {e.Message}"); }
+            }
             throw;
         }
-        finally
-        {
-            File.Delete(processFile);
-            File.Delete(pidFile);
-        }
+        finally { File.Delete(processFile); } // the relay has read it once it is ready
     }
 
     private static string Name(ShimContainer c, ShimProcess p) => p.ExecId.Length == 0 ? c.Id : p.ExecId;
@@ -403,7 +364,7 @@ internal sealed class TaskService
         var c = Get(r.Id);
         if (c.Init.Status == TaskState.Stopped) throw new RpcException(RpcCode.FailedPrecondition, $"container {c.Id} is stopped");
         if (r.Spec is null || r.Spec.Value.Length == 0) throw new RpcException(RpcCode.InvalidArgument, "exec without a process spec");
-        // Checked here, in-process, so a bad spec is InvalidArgument (the exec CLI would only exit 1).
+        // Checked at Exec, before /tasks/exec-added, as well as by Lifecycle at Start: a bad spec is InvalidArgument.
         try { ConfigLoader.ParseProcess(r.Spec.Value, "exec process"); }
         catch (ClearOciException e) { throw RuntimeErrors.ToRpc("exec", e); }
         string json = Encoding.UTF8.GetString(r.Spec.Value);

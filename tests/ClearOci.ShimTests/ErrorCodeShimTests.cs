@@ -4,8 +4,8 @@ namespace ClearOci.ShimTests;
 
 /// <summary>
 /// The shim's errors reach containerd with their codes, which ctr prints as errdefs classes
-/// ("...: not found"); and the shim runs the runtime in-process: while a task runs, its only
-/// children are the container's supervisor and the exec relays.
+/// ("...: not found"); and the shim runs the runtime in-process: no clearoci CLI runs for a
+/// create or an exec, and a task's only children are its supervisor and its exec relays.
 /// </summary>
 [TestFixture]
 public class ErrorCodeShimTests() : ContainerdFixture(cri: false)
@@ -80,6 +80,56 @@ public class ErrorCodeShimTests() : ContainerdFixture(cri: false)
     }
 
     [Test]
+    public async Task Create_WithAnUnknownSeccompAction_FailsWithInvalidArgument_FromTheRuntime()
+    {
+        // ClearOci refuses the action while it loads the config (Lifecycle.Create, in the shim);
+        // runc refuses it too ("invalid action").
+        string id = NewId("seccomp");
+        _c.Track(id);
+        string profile = Path.Combine(_c.Dir, $"{id}.json");
+        File.WriteAllText(profile, """{"defaultAction":"SCMP_ACT_NOPE","syscalls":[]}""");
+        try
+        {
+            var run = await _c.CtrAsync(["run", "--rm", "--runtime", Containerd.Runtime, "--seccomp", "--seccomp-profile", profile, Containerd.Image, id, "true"],
+                Containerd.RunTimeout);
+            AssertFails(run, "invalid argument");
+            Assert.That(run.Stderr, Does.Contain("OCI runtime create failed").And.Contain("unknown seccomp action").And.Contain("SCMP_ACT_NOPE"), run.ToString());
+            Assert.That(Tools.FindProcesses("clearoci", "supervise", id), Is.Empty, "no VM was started");
+            Assert.That(await Tools.PollAsync(() => Task.FromResult(_c.ShimDaemons(id).Count == 0), Deadline), Is.True, "the shim exits");
+            Assert.That(Directory.Exists(Path.Combine(_c.StateDir, "clearoci", Containerd.Namespace, id)), Is.False, "no clearoci state");
+            Assert.That(File.ReadAllText("/proc/self/mountinfo"), Does.Not.Contain($"/{id}/rootfs"), "the rootfs is unmounted");
+        }
+        finally
+        {
+            File.Delete(profile);
+            await _c.CtrAsync(["container", "rm", id]);
+        }
+    }
+
+    [Test]
+    public async Task ExecStart_OfAProgramTheGuestDoesNotHave_FailsWithClearOcisAgentCode_AndTheTaskRunsOn()
+    {
+        string id = NewId("noprog");
+        await RunDetachedAsync(id, "sleep", "1000");
+        try
+        {
+            // The guest's exec stage reports the failure (runc's words) to the agent as a message
+            // only, so clearoci's code is Agent, which the shim answers Unknown (as the runc shim
+            // reports runc's exec failures); it comes back over the relay's ready pipe.
+            var exec = await _c.CtrAsync(["task", "exec", "--exec-id", "missing", id, "no-such-program"], Containerd.RunTimeout);
+            AssertFails(exec, "unknown");
+            Assert.That(exec.Stderr, Does.Contain("OCI runtime exec failed").And.Contain("\"no-such-program\": executable file not found in $PATH"), exec.ToString());
+            var shims = _c.ShimDaemons(id);
+            Assert.That(shims, Has.Count.EqualTo(1));
+            Assert.That(await Tools.PollAsync(() => Task.FromResult(!Processes().Any(p => p.PPid == shims[0] && p.Cmdline.Contains(" exec "))), Deadline), Is.True,
+                "no exec relay is left behind");
+            var ok = await _c.CtrAsync(["task", "exec", "--exec-id", "after", id, "echo", "still-here"], Containerd.RunTimeout);
+            Assert.That((ok.ExitCode, ok.Stdout.Trim()), Is.EqualTo((0, "still-here")), ok.ToString());
+        }
+        finally { await RemoveAsync(id); }
+    }
+
+    [Test]
     public async Task RunningAndStoppedTask_WrongRequests_FailWithTheirCodes()
     {
         string id = NewId("codes");
@@ -140,15 +190,48 @@ public class ErrorCodeShimTests() : ContainerdFixture(cri: false)
         return list;
     }
 
+    /// <summary>
+    /// Samples every process until <paramref name="ct"/> fires: the clearoci command lines seen
+    /// (argv[0] "clearoci"), so a test can tell which ones ran while a create or an exec was on.
+    /// </summary>
+    private static async Task<HashSet<string>> WatchClearOciAsync(CancellationToken ct)
+    {
+        var seen = new HashSet<string>();
+        while (true)
+        {
+            foreach (var p in Processes())
+                if (Path.GetFileName(p.Cmdline.Split(' ')[0]) == "clearoci") seen.Add(p.Cmdline);
+            try { await Task.Delay(20, ct); }
+            catch (OperationCanceledException) { return seen; }
+        }
+    }
+
+    /// <summary>The CLI verbs the shim used to run per create and exec (`clearoci create`, `clearoci exec --detach`).</summary>
+    private static bool IsCreateOrDetachedExecCli(string cmdline)
+    {
+        var args = cmdline.Split(' ');
+        return args.Contains("create") || args.Contains("--detach");
+    }
+
     [Test]
     public async Task RunningTask_TheShimsOnlyChildren_AreTheSupervisorAndExecRelays()
     {
         string id = NewId("kids");
-        await RunDetachedAsync(id, "sleep", "1000");
+        using var stop = new CancellationTokenSource();
+        var watch = WatchClearOciAsync(stop.Token);
         try
         {
-            var bg = await _c.CtrAsync(["task", "exec", "-d", "--exec-id", "bg", id, "sleep", "999"], Containerd.RunTimeout);
-            Assert.That(bg.ExitCode, Is.Zero, bg.ToString());
+            try
+            {
+                await RunDetachedAsync(id, "sleep", "1000");
+                var bg = await _c.CtrAsync(["task", "exec", "-d", "--exec-id", "bg", id, "sleep", "999"], Containerd.RunTimeout);
+                Assert.That(bg.ExitCode, Is.Zero, bg.ToString());
+            }
+            finally { stop.Cancel(); }
+            var seen = await watch;
+            string seenList = string.Join("\n", seen);
+            Assert.That(seen.Any(c => c.Contains(" supervise ") && c.EndsWith(" " + id)), Is.True, "the sampling saw the supervisor:\n" + seenList);
+            Assert.That(seen.Where(IsCreateOrDetachedExecCli), Is.Empty, "create and exec are in-process: no `clearoci create`, no `clearoci exec --detach`:\n" + seenList);
             // Calls that used to run a clearoci CLI each; now in-process.
             foreach (var args in new[] { new[] { "task", "metrics", id }, ["task", "ps", id], ["task", "pause", id], ["task", "resume", id] })
             {

@@ -4,7 +4,7 @@ using ClearOci.Spec;
 
 namespace ClearOci.Tests;
 
-/// <summary>ClearOci's error codes on the shim's wire (RuntimeErrors), and what a failed create/exec CLI reports.</summary>
+/// <summary>ClearOci's error codes on the shim's wire (RuntimeErrors), and the metrics it sends.</summary>
 public class ShimErrorTests
 {
     [TestCase(ErrorCode.InvalidArgument, RpcCode.InvalidArgument)]
@@ -51,27 +51,6 @@ public class ShimErrorTests
     [Test]
     public void RunAsync_OtherExceptions_PassThroughUnchanged() =>
         Assert.ThrowsAsync<IOException>(() => RuntimeErrors.RunAsync("delete", () => throw new IOException("disk")));
-
-    [Test]
-    public void CliFailed_TakesOnlyTheErrorThisCallAppended_NotAnOlderOne()
-    {
-        string log = Path.Combine(Path.GetTempPath(), $"shim-log-{Guid.NewGuid():N}.json");
-        try
-        {
-            File.WriteAllText(log, "{\"level\":\"error\",\"msg\":\"an older call's error\"}\n");
-            long start = TaskService.LogLength(log);
-            File.AppendAllText(log, "{\"level\":\"debug\",\"msg\":\"booting\"}\n{\"level\":\"error\",\"msg\":\"this call's error\"}\n");
-            var e = TaskService.CliFailed("create", log, start, new CliResult(1, "", "clearoci: this call's error\n"));
-            Assert.That((e.Code, e.Message), Is.EqualTo((RpcCode.Unknown, "OCI runtime create failed: this call's error")));
-
-            long end = TaskService.LogLength(log);
-            var none = TaskService.CliFailed("exec", log, end, new CliResult(1, "", "clearoci: from stderr\n"));
-            Assert.That(none.Message, Is.EqualTo("OCI runtime exec failed: from stderr"), "no new log line: stderr, not the stale line");
-            var missing = TaskService.CliFailed("exec", log + ".none", 0, new CliResult(2, "", ""));
-            Assert.That(missing.Message, Is.EqualTo("OCI runtime exec failed: exit status 2"));
-        }
-        finally { File.Delete(log); }
-    }
 
     [Test]
     public void Metrics_FromLifecyclesStatsEvent_CarriesCpuMemoryPids()

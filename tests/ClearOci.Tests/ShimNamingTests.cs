@@ -69,23 +69,19 @@ public class ShimNamingTests
     }
 
     [Test]
-    public void ClearOciArgv_CreateAndExec_AreRuncShaped()
+    public void ClearOciGlobalArgs_AreRuncShaped_DebugLast()
     {
-        var cli = new ClearOciCommands("/r", "/b/log.json");
-        string[] g = ["clearoci", "--root", "/r", "--log", "/b/log.json", "--log-format", "json"];
-        Assert.That(cli.Create("/b", "/b/init.pid", "c"), Is.EqualTo(g.Concat(["create", "--bundle", "/b", "--pid-file", "/b/init.pid", "c"])));
-        Assert.That(cli.Create("/b", "/b/init.pid", "c", "/tmp/p/pty.sock"), Is.EqualTo(g.Concat(["create", "--bundle", "/b", "--pid-file", "/b/init.pid", "--console-socket", "/tmp/p/pty.sock", "c"])));
-        Assert.That(cli.Exec("c", "e1", "/b/e.json", "/b/e.pid", "/tmp/p/pty.sock"), Is.EqualTo(g.Concat(["exec", "--detach", "--exec-id", "e1", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "--console-socket", "/tmp/p/pty.sock", "c"])));
-        Assert.That(cli.Exec("c", "e1", "/b/e.json", "/b/e.pid"), Is.EqualTo(g.Concat(["exec", "--detach", "--exec-id", "e1", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "c"])));
-        Assert.That((cli with { LogFile = "/b/exec-1.log.json", Debug = true }).Exec("c", "e1", "/b/e.json", "/b/e.pid"),
-            Is.EqualTo(new[] { "clearoci", "--root", "/r", "--log", "/b/exec-1.log.json", "--log-format", "json", "--debug", "exec", "--detach", "--exec-id", "e1", "--process", "/b/e.json", "--pid-file", "/b/e.pid", "c" }));
+        Assert.That(ShimNaming.ClearOciGlobalArgs("/r", "/b/log.json", debug: false),
+            Is.EqualTo(new[] { "--root", "/r", "--log", "/b/log.json", "--log-format", "json" }));
+        Assert.That(ShimNaming.ClearOciGlobalArgs("/r", "/b/log.json", debug: true),
+            Is.EqualTo(new[] { "--root", "/r", "--log", "/b/log.json", "--log-format", "json", "--debug" }));
     }
 
     [Test]
-    public void LastError_TakesTheLastErrorLineOfTheJsonLog()
+    public async Task ChildRunner_FeedsStdin_CapturesStdoutStderrAndExitCode()
     {
-        string log = "{\"level\":\"debug\",\"msg\":\"booting\"}\nnot json\n{\"level\":\"error\",\"msg\":\"first\"}\n{\"level\":\"error\",\"msg\":\"second\",\"time\":\"t\"}\n";
-        Assert.That(ClearOciCommands.LastError(log), Is.EqualTo("second"));
-        Assert.That(ClearOciCommands.LastError(""), Is.Null);
+        var runner = new ChildRunner("/bin/sh", ClearOci.Native.Reaper.WaitAsync);
+        var r = await runner.RunAsync(["sh", "-c", "cat; echo oops >&2; exit 3"], "event bytes"u8.ToArray());
+        Assert.That((r.ExitCode, r.Stdout, r.Stderr, r.Ok), Is.EqualTo((3, "event bytes", "oops\n", false)));
     }
 }
