@@ -30,7 +30,7 @@ internal static class RunVerb
                     Self = Environment.ProcessPath!, GlobalArgs = App.GlobalArgs(p),
                 });
                 try { lifecycle.Start(containerId); }
-                catch (ClearOci.Spec.ClearOciException)
+                catch (ClearOciException)
                 {
                     lifecycle.Delete(containerId, force: true);
                     throw;

@@ -60,7 +60,7 @@ public sealed class RawFdStream(int fd, bool canRead, bool canWrite) : Unseekabl
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken ct = default)
     {
         try { Libc.WriteAll(_fd, buffer.Span); }
-        catch (ClearOci.Spec.ClearOciException e) { throw new IOException(e.Message, e); }
+        catch (ClearOciException e) { throw new IOException(e.Message, e); }
         return ValueTask.CompletedTask;
     }
     public override void Flush() { }

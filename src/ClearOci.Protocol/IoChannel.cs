@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using ClearOci.Spec;
 
 namespace ClearOci.Protocol;
 

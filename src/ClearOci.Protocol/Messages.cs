@@ -42,7 +42,7 @@ public sealed record Hello : Message
 public sealed record Response : Message
 {
     public string? Error { get; init; }
-    /// <summary>The <c>ClearOci.Spec.ErrorCode</c> name of a failure.</summary>
+    /// <summary>The <c>ClearOci.ErrorCode</c> name of a failure.</summary>
     public string? Code { get; init; }
     /// <summary>The guest pid of a created process.</summary>
     public int Pid { get; init; }

@@ -63,7 +63,7 @@ public sealed class CliRunner(string clearociPath, Func<int, Task<int>> wait)
             {
                 int w = inWrite;
                 inWrite = -1;
-                try { Libc.WriteAll(w, input); } catch (ClearOci.Spec.ClearOciException) { /* it did not read it all */ }
+                try { Libc.WriteAll(w, input); } catch (ClearOciException) { /* it did not read it all */ }
                 finally { Libc.close(w); }
             }
             int status = await exited.ConfigureAwait(false);

@@ -156,7 +156,7 @@ namespace ClearOci.Shim
                 var result = await runner.RunAsync(cli.Delete(flags.Id, force: true), cwd: bundle).WaitAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false);
                 if (!result.Ok) Console.Error.WriteLine(result.Stderr.Trim());
             }
-            catch (Exception e) when (e is TimeoutException or ClearOci.Spec.ClearOciException)
+            catch (Exception e) when (e is TimeoutException or ClearOciException)
             {
                 Console.Error.WriteLine($"clearoci delete --force {flags.Id}: {e.Message}");
             }

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Shim;
 

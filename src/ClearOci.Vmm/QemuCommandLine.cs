@@ -111,7 +111,7 @@ public static class QemuCommandLine
     }
 
     private static string Require(string? value, string what) =>
-        value ?? throw new ClearOci.Spec.ClearOciException(ClearOci.Spec.ErrorCode.Internal, $"QEMU config lacks the {what}");
+        value ?? throw new ClearOciException(ErrorCode.Internal, $"QEMU config lacks the {what}");
 }
 
 /// <summary>The guest kernel's command line (pure).</summary>
