@@ -62,7 +62,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             netnsFd = -1; // the mirror's now
             var settings = VmSettings.Load();
             var host = HostInfo.Probe();
-            var size = VmSizing.ForContainer(spec.Linux?.Resources, spec.Annotations, settings, host.Cpus, host.MemoryMiB);
+            var size = VmSizing.ForContainer(spec.Linux?.Resources, PodAnnotations.Limits(spec.Annotations), settings, host.Cpus, host.MemoryMiB);
             DebugLog.Write($"booting the VM ({size.MemoryMiB} MiB, {size.Vcpus} vCPU)");
             var vm = await VirtualMachine.StartAsync(new VmOptions
             {
@@ -123,7 +123,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
     {
         var config = ConfigLoader.Load(bundle);
         Seccomp.SeccompCompiler.Compile(config.Spec.Linux?.Seccomp);
-        VmSizing.PodLimits(config.Spec.Annotations);
+        PodAnnotations.Limits(config.Spec.Annotations);
         DeviceCgroupRules.For(config.Spec);
         return config;
     }

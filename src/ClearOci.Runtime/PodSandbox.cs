@@ -16,8 +16,8 @@ namespace ClearOci.Runtime;
 /// </summary>
 internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSandbox sandbox)
 {
-    public const string ContainerTypeAnnotation = "io.kubernetes.cri.container-type";
-    public const string SandboxIdAnnotation = "io.kubernetes.cri.sandbox-id";
+    public const string ContainerTypeAnnotation = PodAnnotations.ContainerType;
+    public const string SandboxIdAnnotation = PodAnnotations.SandboxId;
     private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<string, (ContainerSandbox Sandbox, Task Done)> _members = new();
     private bool _stopping;
