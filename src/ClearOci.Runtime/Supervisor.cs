@@ -40,7 +40,7 @@ public sealed class Supervisor
         new(store, id) { _sandbox = sandbox, _hooks = hooks, _memberStdin = stdin, _memberPid = relayPid };
 
     /// <summary>OOM kills of this container (not of a pod's other containers) go to `events` subscribers, before the exit they caused.</summary>
-    internal void WatchOom() => _sandbox.Vm.Agent.OomKilled += o => { if (o.ContainerId == _id) _events.Publish("oom"); };
+    internal void WatchOom() => _sandbox.Agent.OomKilled += o => { if (o.ContainerId == _id) _events.Publish("oom"); };
 
     /// <summary>The container stopped: `events` subscribers get what is queued, then the end of the feed.</summary>
     internal Task EndEventsAsync()

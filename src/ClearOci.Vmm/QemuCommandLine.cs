@@ -1,4 +1,3 @@
-using ClearOci.Protocol;
 
 namespace ClearOci.Vmm;
 
@@ -84,8 +83,8 @@ public static class QemuCommandLine
             return;
         }
         a.AddRange(["-device", Mmio(c) ? "virtio-serial-device,id=ser" : "virtio-serial-pci,id=ser"]);
-        a.AddRange(["-chardev", $"socket,id=ctl,fd={c.ControlFd}", "-device", $"virtserialport,bus=ser.0,chardev=ctl,name={ProtocolInfo.ControlPortName}"]);
-        a.AddRange(["-chardev", $"socket,id=io,fd={c.IoFd}", "-device", $"virtserialport,bus=ser.0,chardev=io,name={ProtocolInfo.IoPortName}"]);
+        a.AddRange(["-chardev", $"socket,id=ctl,fd={c.ControlFd}", "-device", $"virtserialport,bus=ser.0,chardev=ctl,name={c.RequiredChannelNames.ControlPort}"]);
+        a.AddRange(["-chardev", $"socket,id=io,fd={c.IoFd}", "-device", $"virtserialport,bus=ser.0,chardev=io,name={c.RequiredChannelNames.IoPort}"]);
     }
 
     private static void Shares(QemuConfig c, List<string> a)
@@ -125,7 +124,7 @@ public static class KernelCommandLine
         else
             k.Add("rdinit=/init");
         if (c.Bare) k.Add("clearoci.bare=1");
-        else if (c.Vsock is { } v) k.Add($"{ProtocolInfo.VsockKernelArg}={v.ControlPort},{v.IoPort}");
+        else if (c.Vsock is { } v) k.Add($"{c.RequiredChannelNames.VsockKernelArg}={v.ControlPort},{v.IoPort}");
         k.AddRange(c.KernelArgs);
         return string.Join(' ', k);
     }

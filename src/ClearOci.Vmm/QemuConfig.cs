@@ -30,6 +30,8 @@ public sealed record QemuConfig
     public IReadOnlyList<TapNic> Nics { get; init; } = [];
     /// <summary>When set, the agent channels use vsock instead of virtio-serial ports.</summary>
     public VsockChannel? Vsock { get; init; }
+    /// <summary>How the guest finds the channels; needed unless <see cref="Bare"/>.</summary>
+    public GuestChannelNames? ChannelNames { get; init; }
     /// <summary>Where the guest console goes; null discards it.</summary>
     public string? ConsoleLog { get; init; }
     /// <summary>Extra kernel arguments (after ClearOci's own).</summary>
@@ -40,6 +42,9 @@ public sealed record QemuConfig
     public bool Bare { get; init; }
     /// <summary>Under TCG: cap of the translation cache in MiB (0: QEMU's default).</summary>
     public int TcgCacheMiB { get; init; } = VmSettings.DefaultTcgCacheMiB;
+
+    internal GuestChannelNames RequiredChannelNames =>
+        ChannelNames ?? throw new ClearOciException(ErrorCode.Internal, "QEMU config lacks the channel names");
 }
 
 /// <summary>
