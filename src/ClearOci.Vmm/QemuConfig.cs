@@ -1,10 +1,5 @@
 namespace ClearOci.Vmm;
 
-public enum Accel { Kvm, Tcg }
-
-/// <summary>How the guest gets its root: the shared NVDIMM image (q35, DAX) or an initramfs (microvm).</summary>
-public enum GuestRoot { NvdimmImage, Initramfs }
-
 /// <summary>Everything the QEMU command line depends on. No I/O happens on it.</summary>
 public sealed record QemuConfig
 {
@@ -46,12 +41,3 @@ public sealed record QemuConfig
     internal GuestChannelNames RequiredChannelNames =>
         ChannelNames ?? throw new ClearOciException(ErrorCode.Internal, "QEMU config lacks the channel names");
 }
-
-/// <summary>
-/// vsock wiring: QEMU gets the vhost-vsock fd (its CID already claimed by the runtime), the guest
-/// connects to the host's two listening ports, which it learns from the kernel command line.
-/// </summary>
-public sealed record VsockChannel(int VhostFd, uint GuestCid, uint ControlPort, uint IoPort);
-
-/// <summary>A NIC of the VM: QEMU's fd number of an open tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and the guest's MAC.</summary>
-public sealed record TapNic(int Fd, string Mac);

@@ -1,28 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Vmm;
-
-/// <summary>What a VM needs to start: its name, private directory, assets and shares.</summary>
-public sealed record VmOptions
-{
-    public required string Name { get; init; }
-    /// <summary>A private directory for sockets and logs; it must exist and is not removed here.</summary>
-    public required string RuntimeDir { get; init; }
-    public required GuestAssets Assets { get; init; }
-    public required HostInfo Host { get; init; }
-    public IReadOnlyList<SharedDirectory> Shares { get; init; } = [];
-    /// <summary>Open tap fds (the caller's, not closed here) and the MACs of their guest NICs.</summary>
-    public IReadOnlyList<(int Fd, string Mac)> Nics { get; init; } = [];
-    public int MemoryMiB { get; init; } = 128;
-    public int Vcpus { get; init; } = 1;
-    public GuestRoot? Root { get; init; }
-    public int TcgCacheMiB { get; init; } = VmSettings.DefaultTcgCacheMiB;
-    /// <summary>How the guest finds its channels (the agent protocol's names).</summary>
-    public GuestChannelNames? ChannelNames { get; init; }
-}
 
 /// <summary>
 /// One QEMU process with its virtiofsd helpers and the host ends of the guest agent's two
@@ -270,17 +250,4 @@ public sealed class VirtualMachine : IAsyncDisposable
         foreach (var l in _listeners) l.Dispose();
         foreach (var fd in _fdsToClose) Libc.close(fd);
     }
-}
-
-/// <summary>virtiofsd's argv (pure).</summary>
-public static class VirtiofsdCommandLine
-{
-    public static IReadOnlyList<string> Build(string binary, string sharedDir, int listenFd) =>
-    [
-        binary, $"--fd={listenFd}", "-o", $"source={sharedDir}", "-o", "cache=auto", "-o", "sandbox=namespace",
-        // Each bind is a host mount: announced, the guest gives it its own st_dev (no inode clashes).
-        "-o", "announce_submounts",
-        // 0 keeps the caller's open-file limit: raising it needs CAP_SYS_RESOURCE, which hosts may lack.
-        "--rlimit-nofile=0", "--thread-pool-size=0",
-    ];
 }
