@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using ClearOci.Protocol;
 using ClearOci.Vmm;
 
 namespace ClearOci.Benchmarks;
@@ -20,6 +21,7 @@ public class QemuCommandLineBenchmarks
         ImageBytes = 12 << 20,
         Shares = [("rootfs", "/run/clearoci/0123456789abcdef/vm/rootfs.sock")],
         ConsoleLog = "/run/clearoci/0123456789abcdef/vm/console.log",
+        ChannelNames = new(ProtocolInfo.ControlPortName, ProtocolInfo.IoPortName, ProtocolInfo.VsockKernelArg),
     };
 
     [Benchmark]

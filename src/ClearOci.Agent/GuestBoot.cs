@@ -94,7 +94,7 @@ internal static class GuestBoot
         while (true)
         {
             try { return Vsock.Connect(Vsock.CidHost, port); }
-            catch (ClearOci.Spec.ClearOciException) when (DateTime.UtcNow < deadline) { Thread.Sleep(10); }
+            catch (ClearOciException) when (DateTime.UtcNow < deadline) { Thread.Sleep(10); }
         }
     }
 

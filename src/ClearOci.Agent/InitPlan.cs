@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using ClearOci.Spec;
 
 namespace ClearOci.Agent;
@@ -17,7 +16,3 @@ internal sealed record InitPlan
     /// <summary>linux.seccomp, compiled by the agent before the stage is spawned (null: none).</summary>
     public ClearOci.Seccomp.SeccompFilter? Seccomp { get; init; }
 }
-
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(InitPlan))]
-internal sealed partial class AgentJsonContext : JsonSerializerContext;

@@ -179,7 +179,7 @@ internal static class EventsVerb
             while (!feed.IsCompleted && !ct.IsCancellationRequested)
             {
                 try { StandardStreams.Out.WriteLine(lifecycle.StatsEvent(containerId).ToJsonString()); }
-                catch (ClearOci.Spec.ClearOciException)
+                catch (ClearOciException)
                 {
                     // Stats asked while the container was stopping (its VM powering off): the feed ends.
                     if (await Task.WhenAny(feed, Task.Delay(TimeSpan.FromSeconds(5), ct)) == feed) break;
@@ -197,6 +197,6 @@ internal static class EventsVerb
     {
         if (text.EndsWith("ms") && double.TryParse(text[..^2], System.Globalization.CultureInfo.InvariantCulture, out double ms) && ms > 0) return TimeSpan.FromMilliseconds(ms);
         if (text.EndsWith('s') && double.TryParse(text[..^1], System.Globalization.CultureInfo.InvariantCulture, out double s) && s > 0) return TimeSpan.FromSeconds(s);
-        throw ClearOci.Spec.ClearOciException.Invalid($"--interval {text}: expected a duration such as 5s or 500ms");
+        throw ClearOciException.Invalid($"--interval {text}: expected a duration such as 5s or 500ms");
     }
 }

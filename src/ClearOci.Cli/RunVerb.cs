@@ -34,10 +34,10 @@ internal static class RunVerb
                 PreserveFds = p.GetValue(preserve), Self = Environment.ProcessPath!, GlobalArgs = App.GlobalArgs(p),
             };
             if (!p.GetValue(detach)) return await ForegroundRun.RunAsync(lifecycle, create, p.GetValue(keep));
-            if (p.GetValue(keep)) throw ClearOci.Spec.ClearOciException.Invalid("--keep cannot be used with --detach");
+            if (p.GetValue(keep)) throw ClearOciException.Invalid("--keep cannot be used with --detach");
             lifecycle.Create(create);
             try { lifecycle.Start(containerId); }
-            catch (ClearOci.Spec.ClearOciException)
+            catch (ClearOciException)
             {
                 lifecycle.Delete(containerId, force: true);
                 throw;

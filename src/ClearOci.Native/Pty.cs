@@ -78,7 +78,7 @@ public static unsafe partial class Pty
     {
         using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
         try { UnixSocketPath.Use(socketPath, p => { socket.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(p)); return 0; }); }
-        catch (System.Net.Sockets.SocketException e) { throw new ClearOci.Spec.ClearOciException(ClearOci.Spec.ErrorCode.System, $"connect to console socket {socketPath}: {e.Message}"); }
+        catch (System.Net.Sockets.SocketException e) { throw new ClearOciException(ErrorCode.System, $"connect to console socket {socketPath}: {e.Message}"); }
         FdPassing.Send((int)socket.Handle, "/dev/ptmx"u8, [master]);
     }
 }

@@ -1,10 +1,6 @@
 using System.Buffers.Binary;
-using ClearOci.Spec;
 
 namespace ClearOci.Protocol;
-
-/// <summary>One frame of the io channel: bytes of one stream, or its end.</summary>
-public readonly record struct IoFrame(uint Stream, bool Eof, ReadOnlyMemory<byte> Data);
 
 /// <summary>
 /// Multiplexed stdio: each frame is a 9-byte header (stream id u32 BE, flags u8: 1 = end of

@@ -26,6 +26,7 @@ public sealed partial class ContainerSandbox
         if (host._pod != null) throw new ClearOciException(ErrorCode.Internal, "a pod's later container cannot host another");
         var (spec, rootfs) = ConfigLoader.Load(bundle);
         var vm = host.Vm;
+        var agent = host.Agent;
         var share = vm.Options.Shares.Single(s => s.Tag == HostShares.Tag);
         int virtiofsd = vm.HelperPids[vm.Options.Shares.ToList().IndexOf(share)];
         string sub = PodShareName(id);
@@ -42,10 +43,10 @@ public sealed partial class ContainerSandbox
             }
             uint first = (uint)Interlocked.Add(ref _nextStream, 3);
             var streams = new StdioStreams { Stdin = first, Stdout = first + 1, Stderr = first + 2 };
-            sandbox = new ContainerSandbox(id, spec, vm) { _terminal = terminal, _pod = sub, _stdinStream = streams.Stdin };
-            terminal?.FollowSize((rows, cols) => vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
-            sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(streams.Stdout, stdio.Output), vm.Agent.AttachOutput(streams.Stderr, stdio.Error));
-            await vm.Agent.RequestAsync(new CreateContainer
+            sandbox = new ContainerSandbox(id, spec, vm, agent) { _terminal = terminal, _pod = sub, _stdinStream = streams.Stdin };
+            terminal?.FollowSize((rows, cols) => agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
+            sandbox._outputDone = Task.WhenAll(agent.AttachOutput(streams.Stdout, stdio.Output), agent.AttachOutput(streams.Stderr, stdio.Error));
+            await agent.RequestAsync(new CreateContainer
             {
                 ContainerId = id, ConfigJson = plan.ConfigJson, RootfsTag = HostShares.Tag, RootfsPath = $"{sub}/{HostShares.RootfsName}",
                 Stdio = streams,

@@ -19,22 +19,26 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
     private HostTerminal? _terminal;
     private NetworkMirror? _network;
     private DnsRelay? _dns;
+    private GuestLink? _link; // the VM's own container's: a pod's later one uses the pod's
     private readonly List<(Stream Input, uint Stream)> _pendingInputs = new();
 
     /// <summary>With a terminal, stdin comes from the host pty, whatever the caller passes.</summary>
     public Stream? TerminalInput => _terminal?.Input;
 
-    private ContainerSandbox(string id, OciSpec spec, VirtualMachine vm)
+    private ContainerSandbox(string id, OciSpec spec, VirtualMachine vm, AgentClient agent)
     {
         Id = id;
         Spec = spec;
         Vm = vm;
-        Exited = vm.Agent.WaitExitAsync(id);
+        Agent = agent;
+        Exited = agent.WaitExitAsync(id);
     }
 
     public string Id { get; }
     public OciSpec Spec { get; }
     public VirtualMachine Vm { get; }
+    /// <summary>The VM's guest agent (shared by a pod's containers).</summary>
+    public AgentClient Agent { get; }
     public Task<ProcessExited> Exited { get; }
 
     /// <summary>
@@ -62,9 +66,9 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             netnsFd = -1; // the mirror's now
             var settings = VmSettings.Load();
             var host = HostInfo.Probe();
-            var size = VmSizing.ForContainer(spec.Linux?.Resources, spec.Annotations, settings, host.Cpus, host.MemoryMiB);
+            var size = VmSizing.ForContainer(spec.Linux?.Resources, PodAnnotations.Limits(spec.Annotations), settings, host.Cpus, host.MemoryMiB);
             DebugLog.Write($"booting the VM ({size.MemoryMiB} MiB, {size.Vcpus} vCPU)");
-            var vm = await VirtualMachine.StartAsync(new VmOptions
+            var (vm, link) = await BootAsync(new VmOptions
             {
                 Name = id,
                 RuntimeDir = runtimeDir,
@@ -76,21 +80,23 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
                 Vcpus = size.Vcpus,
                 Root = settings.Root,
                 TcgCacheMiB = settings.TcgCacheMiB,
-            }, ct).ConfigureAwait(false);
-            // QEMU holds the taps now: ours go, so each tap lives exactly as long as the VM.
-            network?.CloseTaps();
-            DebugLog.Write($"VM up in {vm.Boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {vm.Boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {vm.Boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {vm.Boot.AgentStartToReady.TotalMilliseconds:0} ms)");
-            var (dnsServers, dnsReach) = DnsRelay.Plan(spec, bundle, rootfs, network);
-            var sandbox = new ContainerSandbox(id, spec, vm) { _terminal = terminal, _network = network, _dns = DnsRelay.Start(vm.Agent, dnsServers, dnsReach) };
+                ChannelNames = GuestLink.ChannelNames,
+            }, network, ct).ConfigureAwait(false);
+            var boot = link.Boot;
+            DebugLog.Write($"VM up in {boot.Total.TotalMilliseconds:0} ms (QEMU to kernel {boot.QemuToKernel.TotalMilliseconds:0} ms, kernel to agent {boot.KernelToAgent.TotalMilliseconds:0} ms, agent ready after {boot.AgentStartToReady.TotalMilliseconds:0} ms)");
+            var agent = link.Agent;
+            var sandbox = new ContainerSandbox(id, spec, vm, agent) { _terminal = terminal, _network = network, _link = link };
             handedOver = true;
-            terminal?.FollowSize((rows, cols) => vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
             try
             {
-                sandbox._outputDone = Task.WhenAll(vm.Agent.AttachOutput(StdoutStream, stdio.Output), vm.Agent.AttachOutput(StderrStream, stdio.Error));
-                await vm.Agent.RequestAsync(new ConfigureNetwork { Interfaces = network?.Interfaces ?? [], DnsRelay = dnsServers }, ct).ConfigureAwait(false);
+                var (dnsServers, dnsReach) = DnsRelay.Plan(spec, bundle, rootfs, network);
+                sandbox._dns = DnsRelay.Start(agent, dnsServers, dnsReach);
+                terminal?.FollowSize((rows, cols) => agent.RequestAsync(new ResizeTerminal { ContainerId = id, Rows = rows, Cols = cols }));
+                sandbox._outputDone = Task.WhenAll(agent.AttachOutput(StdoutStream, stdio.Output), agent.AttachOutput(StderrStream, stdio.Error));
+                await agent.RequestAsync(new ConfigureNetwork { Interfaces = network?.Interfaces ?? [], DnsRelay = dnsServers }, ct).ConfigureAwait(false);
                 var streams = new StdioStreams { Stdin = StdinStream, Stdout = StdoutStream, Stderr = StderrStream };
                 var extras = sandbox.RelayPreservedFds(preserveFds);
-                await vm.Agent.RequestAsync(new CreateContainer
+                await agent.RequestAsync(new CreateContainer
                 {
                     ContainerId = id, ConfigJson = shares.ConfigJson, RootfsTag = HostShares.Tag, RootfsPath = HostShares.RootfsName,
                     Stdio = streams, ExtraFds = extras.Count == 0 ? null : extras,
@@ -114,6 +120,20 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts the VM and waits for its agent; a failed boot leaves no VM behind.</summary>
+    private static async Task<(VirtualMachine Vm, GuestLink Link)> BootAsync(VmOptions options, NetworkMirror? network, CancellationToken ct)
+    {
+        var vm = await VirtualMachine.StartAsync(options).ConfigureAwait(false);
+        // QEMU holds the taps now: ours go, so each tap lives exactly as long as the VM.
+        network?.CloseTaps();
+        try { return (vm, await GuestLink.ConnectAsync(vm, ct).ConfigureAwait(false)); }
+        catch
+        {
+            await vm.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     /// <summary>
     /// The bundle's config, with every error a VM would meet later raised now, before anything
     /// exists: the config's own, the pod-size annotations', the device rules', and the seccomp profile's (compiled here only to check it; the
@@ -123,7 +143,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
     {
         var config = ConfigLoader.Load(bundle);
         Seccomp.SeccompCompiler.Compile(config.Spec.Linux?.Seccomp);
-        VmSizing.PodLimits(config.Spec.Annotations);
+        PodAnnotations.Limits(config.Spec.Annotations);
         DeviceCgroupRules.For(config.Spec);
         return config;
     }
@@ -144,7 +164,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             extras.Add(extra);
             int readFd = Libc.Check(Libc.fcntl(fd, 1030, 3), $"dup preserved fd {fd}");
             int writeFd = Libc.Check(Libc.fcntl(fd, 1030, 3), $"dup preserved fd {fd}");
-            _ = Vm.Agent.AttachOutput(extra.Out, new RawFdStream(writeFd, canRead: false, canWrite: true));
+            _ = Agent.AttachOutput(extra.Out, new RawFdStream(writeFd, canRead: false, canWrite: true));
             // Its input flows once the guest has the process (frames for an unknown stream are dropped).
             _pendingInputs.Add((new RawFdStream(readFd, canRead: true, canWrite: false), extra.In));
         }
@@ -154,7 +174,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
     /// <summary>Runs the prepared process and starts relaying <paramref name="input"/> to its stdin.</summary>
     public async Task StartAsync(Stream? input, CancellationToken ct = default)
     {
-        await Vm.Agent.RequestAsync(new StartProcess { ContainerId = Id }, ct).ConfigureAwait(false);
+        await Agent.RequestAsync(new StartProcess { ContainerId = Id }, ct).ConfigureAwait(false);
         DebugLog.Write("container started");
         _ = PumpInputAsync(_terminal?.Input ?? input, _stdinStream);
     }
@@ -172,12 +192,12 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
                 (ushort)(process.ConsoleSize?.Height ?? 0), (ushort)(process.ConsoleSize?.Width ?? 0))
             : null;
         if (terminal != null) (input, output, error) = (terminal.Input, terminal.Output, terminal.Output);
-        terminal?.FollowSize((rows, cols) => Vm.Agent.RequestAsync(new ResizeTerminal { ContainerId = Id, ExecId = execId, Rows = rows, Cols = cols }));
+        terminal?.FollowSize((rows, cols) => Agent.RequestAsync(new ResizeTerminal { ContainerId = Id, ExecId = execId, Rows = rows, Cols = cols }));
         uint first = (uint)Interlocked.Add(ref _nextStream, 3);
         var streams = new StdioStreams { Stdin = first, Stdout = first + 1, Stderr = first + 2 };
-        var drained = Task.WhenAll(Vm.Agent.AttachOutput(streams.Stdout, output), Vm.Agent.AttachOutput(streams.Stderr, error));
-        var exited = Vm.Agent.WaitExitAsync(Id, execId);
-        await Vm.Agent.RequestAsync(new ExecProcess { ContainerId = Id, ExecId = execId, ProcessJson = processJson, Stdio = streams }).ConfigureAwait(false);
+        var drained = Task.WhenAll(Agent.AttachOutput(streams.Stdout, output), Agent.AttachOutput(streams.Stderr, error));
+        var exited = Agent.WaitExitAsync(Id, execId);
+        await Agent.RequestAsync(new ExecProcess { ContainerId = Id, ExecId = execId, ProcessJson = processJson, Stdio = streams }).ConfigureAwait(false);
         DebugLog.Write($"exec {execId} started");
         onStarted();
         using var inputDone = new CancellationTokenSource();
@@ -190,14 +210,14 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
 
     /// <summary>New limits for the container's cgroup in the guest.</summary>
     public Task UpdateAsync(string resourcesJson) =>
-        Vm.Agent.RequestAsync(new UpdateResources { ContainerId = Id, ResourcesJson = resourcesJson });
+        Agent.RequestAsync(new UpdateResources { ContainerId = Id, ResourcesJson = resourcesJson });
 
     public async Task<ContainerStats> StatsAsync() =>
-        (await Vm.Agent.RequestAsync(new GetStats { ContainerId = Id }).ConfigureAwait(false)).Stats
+        (await Agent.RequestAsync(new GetStats { ContainerId = Id }).ConfigureAwait(false)).Stats
         ?? throw new ClearOciException(ErrorCode.Agent, "the guest sent no stats");
 
     /// <summary>Signals the container's process, or with <paramref name="execId"/> one of its exec'd processes.</summary>
-    public Task SignalAsync(int signal, string execId = "") => Vm.Agent.RequestAsync(new SignalProcess { ContainerId = Id, ExecId = execId, Signal = signal });
+    public Task SignalAsync(int signal, string execId = "") => Agent.RequestAsync(new SignalProcess { ContainerId = Id, ExecId = execId, Signal = signal });
 
     /// <summary>
     /// Stops every vCPU (the whole VM, so every process of the container). A pod's later container
@@ -207,7 +227,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
 
     public Task ResumeAsync() => _pod != null ? Freeze(false) : Vm.Qmp.ExecuteAsync("cont");
 
-    private Task Freeze(bool frozen) => Vm.Agent.RequestAsync(new FreezeContainer { ContainerId = Id, Frozen = frozen });
+    private Task Freeze(bool frozen) => Agent.RequestAsync(new FreezeContainer { ContainerId = Id, Frozen = frozen });
 
     /// <summary>Waits for the process to exit and its output to drain, then powers the VM off. Returns the exit code.</summary>
     public async Task<int> WaitAsync()
@@ -217,7 +237,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
         await Task.WhenAny(_outputDone, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         if (_pod != null) return result.Status; // a pod's later container: the VM is the first one's
         if (BeforePowerOff != null) await BeforePowerOff().ConfigureAwait(false);
-        await Vm.ShutdownAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await _link!.PowerOffAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         DebugLog.Write("VM powered off");
         return result.Status;
     }
@@ -231,9 +251,9 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
                 byte[] buffer = new byte[IoChannel.MaxChunk];
                 int n;
                 while ((n = await input.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-                    await Vm.Agent.SendInputAsync(stream, buffer.AsMemory(0, n)).ConfigureAwait(false);
+                    await Agent.SendInputAsync(stream, buffer.AsMemory(0, n)).ConfigureAwait(false);
             }
-            await Vm.Agent.SendInputEofAsync(stream).ConfigureAwait(false);
+            await Agent.SendInputEofAsync(stream).ConfigureAwait(false);
         }
         catch (Exception) { /* the VM went away first */ }
     }
@@ -247,6 +267,7 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             return;
         }
         _dns?.Dispose();
+        _link?.Dispose(); // the agent link first, then the VM
         await Vm.DisposeAsync().ConfigureAwait(false);
         _network?.Dispose();
         _terminal?.Dispose();

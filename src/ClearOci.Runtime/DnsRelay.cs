@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Sockets;
 using ClearOci.Protocol;
 using ClearOci.Spec;
-using ClearOci.Vmm;
 
 namespace ClearOci.Runtime;
 

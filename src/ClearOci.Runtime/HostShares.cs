@@ -26,7 +26,7 @@ public static class HostShares
     /// </summary>
     public static Plan Build(string configJson, string bundle, string rootfs, string? under = null)
     {
-        var config = JsonNode.Parse(configJson)?.AsObject() ?? throw Spec.ClearOciException.Invalid("empty config");
+        var config = JsonNode.Parse(configJson)?.AsObject() ?? throw ClearOciException.Invalid("empty config");
         var binds = new List<HostBind> { new(rootfs, RootfsName, Recursive: true, ReadOnly: false) };
         if (config["mounts"] is JsonArray mounts)
         {

@@ -14,8 +14,8 @@ namespace ClearOci.Runtime;
 /// </summary>
 internal sealed class PodSandbox(StateStore store, string sandboxId, ContainerSandbox sandbox)
 {
-    public const string ContainerTypeAnnotation = "io.kubernetes.cri.container-type";
-    public const string SandboxIdAnnotation = "io.kubernetes.cri.sandbox-id";
+    public const string ContainerTypeAnnotation = PodAnnotations.ContainerType;
+    public const string SandboxIdAnnotation = PodAnnotations.SandboxId;
     private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(10);
     /// <summary>How long a relay waits for the sandbox's supervisor to create its container (a rootfs share and a guest create under TCG).</summary>
     private static readonly TimeSpan CreateTimeout = TimeSpan.FromMinutes(2);

@@ -34,7 +34,7 @@ public sealed class Supervisor
     }
 
     /// <summary>OOM kills of this container (not of a pod's other containers) go to `events` subscribers, before the exit they caused.</summary>
-    private void WatchOom() => _sandbox.Vm.Agent.OomKilled += o => { if (o.ContainerId == _id) _events.Publish("oom"); };
+    private void WatchOom() => _sandbox.Agent.OomKilled += o => { if (o.ContainerId == _id) _events.Publish("oom"); };
 
     /// <summary>The container stopped: `events` subscribers get what is queued, then the end of the feed.</summary>
     private Task EndEventsAsync()

@@ -39,7 +39,7 @@ public abstract record SupervisorRequest
         PsRequest => Operation.Ps,
         EventsRequest => Operation.Events,
         ExecRequest or AddRequest => Operation.Exec,
-        _ => throw new ClearOci.Spec.ClearOciException(ClearOci.Spec.ErrorCode.Internal, $"no operation for {GetType().Name}"),
+        _ => throw new ClearOciException(ErrorCode.Internal, $"no operation for {GetType().Name}"),
     };
 }
 

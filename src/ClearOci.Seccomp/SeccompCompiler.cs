@@ -1,17 +1,8 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Serialization;
 using ClearOci.Spec;
 
 namespace ClearOci.Seccomp;
-
-/// <summary>A compiled filter: the <c>sock_filter</c> array as bytes and the seccomp(2) flags.</summary>
-public sealed record SeccompFilter
-{
-    public required byte[] Program { get; init; }
-    public uint Flags { get; init; }
-    [JsonIgnore] public int Length => Program.Length / SockFilter.Size;
-}
 
 /// <summary>
 /// Compiles an OCI (libseccomp-named) profile to a classic BPF seccomp filter. Pure: no I/O.

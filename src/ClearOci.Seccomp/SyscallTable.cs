@@ -1,8 +1,5 @@
 namespace ClearOci.Seccomp;
 
-/// <summary>One system call of one ABI: its name as libseccomp and the OCI profiles spell it, and its number.</summary>
-public readonly record struct SyscallEntry(string Name, int Number);
-
 /// <summary>The syscall tables (generated into SyscallTable.g.cs by gen-syscalls.py) and lookups.</summary>
 internal static partial class SyscallTable
 {

@@ -43,7 +43,7 @@ public sealed class ChildRunner(string path, Func<int, Task<int>> wait)
             close.Clear();
             int write = inWrite;
             inWrite = -1;
-            try { Libc.WriteAll(write, input); } catch (ClearOci.Spec.ClearOciException) { /* it did not read it all */ }
+            try { Libc.WriteAll(write, input); } catch (ClearOciException) { /* it did not read it all */ }
             finally { Libc.close(write); }
             int status = await exited.ConfigureAwait(false);
             return new ChildResult(WaitStatus.ToExitCode(status), Encoding.UTF8.GetString(await stdout.ConfigureAwait(false)),

@@ -183,7 +183,7 @@ namespace ClearOci.Shim
                     WorkingDirectory = "/",
                 });
             }
-            catch (ClearOci.Spec.ClearOciException e) { Console.Error.WriteLine($"clearoci delete --force {id}: {e.Message}"); }
+            catch (ClearOciException e) { Console.Error.WriteLine($"clearoci delete --force {id}: {e.Message}"); }
             finally { Libc.close(devNull); }
         }
 

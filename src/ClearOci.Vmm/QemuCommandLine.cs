@@ -1,4 +1,3 @@
-using ClearOci.Protocol;
 
 namespace ClearOci.Vmm;
 
@@ -84,8 +83,8 @@ public static class QemuCommandLine
             return;
         }
         a.AddRange(["-device", Mmio(c) ? "virtio-serial-device,id=ser" : "virtio-serial-pci,id=ser"]);
-        a.AddRange(["-chardev", $"socket,id=ctl,fd={c.ControlFd}", "-device", $"virtserialport,bus=ser.0,chardev=ctl,name={ProtocolInfo.ControlPortName}"]);
-        a.AddRange(["-chardev", $"socket,id=io,fd={c.IoFd}", "-device", $"virtserialport,bus=ser.0,chardev=io,name={ProtocolInfo.IoPortName}"]);
+        a.AddRange(["-chardev", $"socket,id=ctl,fd={c.ControlFd}", "-device", $"virtserialport,bus=ser.0,chardev=ctl,name={c.RequiredChannelNames.ControlPort}"]);
+        a.AddRange(["-chardev", $"socket,id=io,fd={c.IoFd}", "-device", $"virtserialport,bus=ser.0,chardev=io,name={c.RequiredChannelNames.IoPort}"]);
     }
 
     private static void Shares(QemuConfig c, List<string> a)
@@ -111,22 +110,5 @@ public static class QemuCommandLine
     }
 
     private static string Require(string? value, string what) =>
-        value ?? throw new ClearOci.Spec.ClearOciException(ClearOci.Spec.ErrorCode.Internal, $"QEMU config lacks the {what}");
-}
-
-/// <summary>The guest kernel's command line (pure).</summary>
-public static class KernelCommandLine
-{
-    public static string Build(QemuConfig c)
-    {
-        var k = new List<string> { "console=ttyS0", "quiet", "panic=-1", "reboot=t", "random.trust_cpu=on", "nokaslr", "8250.nr_uarts=1" };
-        if (c.Root == GuestRoot.NvdimmImage)
-            k.AddRange(["root=/dev/pmem0", "rootfstype=ext4", "rootflags=dax", "ro", "init=/init"]);
-        else
-            k.Add("rdinit=/init");
-        if (c.Bare) k.Add("clearoci.bare=1");
-        else if (c.Vsock is { } v) k.Add($"{ProtocolInfo.VsockKernelArg}={v.ControlPort},{v.IoPort}");
-        k.AddRange(c.KernelArgs);
-        return string.Join(' ', k);
-    }
+        value ?? throw new ClearOciException(ErrorCode.Internal, $"QEMU config lacks the {what}");
 }

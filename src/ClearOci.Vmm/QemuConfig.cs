@@ -1,10 +1,5 @@
 namespace ClearOci.Vmm;
 
-public enum Accel { Kvm, Tcg }
-
-/// <summary>How the guest gets its root: the shared NVDIMM image (q35, DAX) or an initramfs (microvm).</summary>
-public enum GuestRoot { NvdimmImage, Initramfs }
-
 /// <summary>Everything the QEMU command line depends on. No I/O happens on it.</summary>
 public sealed record QemuConfig
 {
@@ -30,6 +25,8 @@ public sealed record QemuConfig
     public IReadOnlyList<TapNic> Nics { get; init; } = [];
     /// <summary>When set, the agent channels use vsock instead of virtio-serial ports.</summary>
     public VsockChannel? Vsock { get; init; }
+    /// <summary>How the guest finds the channels; needed unless <see cref="Bare"/>.</summary>
+    public GuestChannelNames? ChannelNames { get; init; }
     /// <summary>Where the guest console goes; null discards it.</summary>
     public string? ConsoleLog { get; init; }
     /// <summary>Extra kernel arguments (after ClearOci's own).</summary>
@@ -40,13 +37,7 @@ public sealed record QemuConfig
     public bool Bare { get; init; }
     /// <summary>Under TCG: cap of the translation cache in MiB (0: QEMU's default).</summary>
     public int TcgCacheMiB { get; init; } = VmSettings.DefaultTcgCacheMiB;
+
+    internal GuestChannelNames RequiredChannelNames =>
+        ChannelNames ?? throw new ClearOciException(ErrorCode.Internal, "QEMU config lacks the channel names");
 }
-
-/// <summary>
-/// vsock wiring: QEMU gets the vhost-vsock fd (its CID already claimed by the runtime), the guest
-/// connects to the host's two listening ports, which it learns from the kernel command line.
-/// </summary>
-public sealed record VsockChannel(int VhostFd, uint GuestCid, uint ControlPort, uint IoPort);
-
-/// <summary>A NIC of the VM: QEMU's fd number of an open tap (IFF_TAP|IFF_NO_PI|IFF_VNET_HDR) and the guest's MAC.</summary>
-public sealed record TapNic(int Fd, string Mac);

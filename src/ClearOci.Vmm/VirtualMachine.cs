@@ -1,61 +1,34 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using ClearOci.Native;
-using ClearOci.Protocol;
-using ClearOci.Spec;
 
 namespace ClearOci.Vmm;
 
-/// <summary>What a VM needs to start: its name, private directory, assets and shares.</summary>
-public sealed record VmOptions
-{
-    public required string Name { get; init; }
-    /// <summary>A private directory for sockets and logs; it must exist and is not removed here.</summary>
-    public required string RuntimeDir { get; init; }
-    public required GuestAssets Assets { get; init; }
-    public required HostInfo Host { get; init; }
-    public IReadOnlyList<SharedDirectory> Shares { get; init; } = [];
-    /// <summary>Open tap fds (the caller's, not closed here) and the MACs of their guest NICs.</summary>
-    public IReadOnlyList<(int Fd, string Mac)> Nics { get; init; } = [];
-    public int MemoryMiB { get; init; } = 128;
-    public int Vcpus { get; init; } = 1;
-    public GuestRoot? Root { get; init; }
-    public int TcgCacheMiB { get; init; } = VmSettings.DefaultTcgCacheMiB;
-    public TimeSpan BootTimeout { get; init; } = TimeSpan.FromSeconds(90);
-}
-
-/// <summary>Host-side timestamps of one boot, with the guest's own (CLOCK_BOOTTIME) ones.</summary>
-public sealed record BootTimes(TimeSpan QemuSpawned, TimeSpan HelloReceived, long AgentStartNs, long AgentReadyNs)
-{
-    /// <summary>Host time from spawning QEMU until the guest kernel's clock started (estimate).</summary>
-    public TimeSpan QemuToKernel => HelloReceived - TimeSpan.FromTicks(AgentReadyNs / 100) - QemuSpawned;
-    public TimeSpan KernelToAgent => TimeSpan.FromTicks(AgentStartNs / 100);
-    public TimeSpan AgentStartToReady => TimeSpan.FromTicks((AgentReadyNs - AgentStartNs) / 100);
-    public TimeSpan Total => HelloReceived - QemuSpawned;
-}
-
 /// <summary>
-/// One QEMU process with its virtiofsd helpers and the two agent channels. The runtime owns the
-/// channel sockets and hands QEMU pre-connected fds, so nothing polls for a socket to appear and
-/// the guest never reads EOF from an unconnected port.
+/// One QEMU process with its virtiofsd helpers and the host ends of the guest agent's two
+/// channels (<see cref="ChannelsAsync"/>; what travels over them is the runtime's business). The
+/// runtime owns the channel sockets and hands QEMU pre-connected fds, so nothing polls for a
+/// socket to appear and the guest never reads EOF from an unconnected port.
 /// </summary>
 public sealed class VirtualMachine : IAsyncDisposable
 {
     private readonly List<int> _helpers = new();
     private readonly List<Socket> _listeners = new();
     private readonly List<int> _fdsToClose = new();
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
     private int _qemuPid;
     private Task<int>? _qemuExit;
     private readonly List<Task<int>> _helperExits = new();
+    private readonly List<(string Tag, string Socket)> _shareSockets = new();
+    private readonly List<Stream> _channelStreams = new();
+    private GuestChannels? _channels; // over the socketpairs; null: over vsock, accepted on demand
+    private (int Control, int Io, uint Cid) _vsockListen;
     private bool _disposed;
 
     private VirtualMachine(VmOptions options) => Options = options;
 
     public VmOptions Options { get; }
-    public AgentClient Agent { get; private set; } = null!;
-    public Hello Hello { get; private set; } = null!;
-    public BootTimes Boot { get; private set; } = null!;
+    /// <summary>When QEMU was spawned (a <see cref="Stopwatch"/> timestamp): the start of the boot.</summary>
+    public long QemuSpawnedAt { get; private set; }
     public IReadOnlyList<string> QemuArgv { get; private set; } = [];
     public int QemuPid => _qemuPid;
     public IReadOnlyList<int> HelperPids => _helpers;
@@ -63,52 +36,57 @@ public sealed class VirtualMachine : IAsyncDisposable
     public string QemuLog => Path.Combine(Options.RuntimeDir, "qemu.log");
     public Task<int> Exited => _qemuExit ?? Task.FromResult(0);
 
-    public static async Task<VirtualMachine> StartAsync(VmOptions o, CancellationToken ct = default)
+    /// <summary>
+    /// Starts the virtiofsd helpers and QEMU, and returns once QEMU is spawned: the guest boots
+    /// from then on, and is up when its agent speaks on <see cref="ChannelsAsync"/>.
+    /// </summary>
+    public static async Task<VirtualMachine> StartAsync(VmOptions o)
     {
         var vm = new VirtualMachine(o);
         try
         {
-            await vm.BootAsync(ct);
+            vm.Spawn();
             return vm;
         }
         catch
         {
-            await vm.DisposeAsync();
+            await vm.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
 
-    private async Task BootAsync(CancellationToken ct)
+    private void Spawn()
     {
         var o = Options;
         var plan = PlanQemu(o, [], ConsoleLog); // refuses a bad setup before anything starts
-        var shares = new List<(string Tag, string Socket)>();
-        foreach (var share in o.Shares) shares.Add((share.Tag, StartVirtiofsd(share)));
+        foreach (var share in o.Shares) _shareSockets.Add((share.Tag, StartVirtiofsd(share)));
 
         var (qmpHost, qmpGuest) = Libc.SocketPair();
         var fds = new Dictionary<int, int> { [plan.QmpFd] = qmpGuest };
-        int ctlHost = -1, ioHost = -1, vhostFd = -1, ctlListen = -1, ioListen = -1;
         VsockChannel? vsock = null;
         if (o.Host.VhostVsock)
         {
             // vsock: the runtime listens first and QEMU's guest connects, as with the serial ports.
-            (vhostFd, uint cid) = Vsock.ClaimGuestCid();
-            (ctlListen, uint ctlPort) = Vsock.Listen();
-            (ioListen, uint ioPort) = Vsock.Listen();
+            (int vhostFd, uint cid) = Vsock.ClaimGuestCid();
+            (int ctlListen, uint ctlPort) = Vsock.Listen();
+            (int ioListen, uint ioPort) = Vsock.Listen();
             _fdsToClose.AddRange([ctlListen, ioListen]);
+            _vsockListen = (ctlListen, ioListen, cid);
             vsock = new VsockChannel(6, cid, ctlPort, ioPort);
             fds[vsock.VhostFd] = vhostFd;
         }
         else
         {
-            (ctlHost, int ctlGuest) = Libc.SocketPair();
-            (ioHost, int ioGuest) = Libc.SocketPair();
+            (int ctlHost, int ctlGuest) = Libc.SocketPair();
+            (int ioHost, int ioGuest) = Libc.SocketPair();
+            _channels = new GuestChannels(SocketStream(ctlHost), SocketStream(ioHost));
+            _channelStreams.AddRange([_channels.Control, _channels.Io]);
             fds[plan.ControlFd] = ctlGuest;
             fds[plan.IoFd] = ioGuest;
         }
         // The taps stay the caller's: QEMU gets duplicates at fixed numbers after the channels.
         var nics = o.Nics.Select((n, i) => new TapNic(FirstNicFd + i, n.Mac)).ToList();
-        var config = plan with { Shares = shares, Vsock = vsock, Nics = nics };
+        var config = plan with { Shares = _shareSockets, Vsock = vsock, Nics = nics };
         QemuArgv = QemuCommandLine.Build(config);
         int log = Libc.Check(Libc.open(QemuLog, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC | 0x400 /* O_APPEND */, 0x1a4), $"open {QemuLog}");
         int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
@@ -129,48 +107,45 @@ public sealed class VirtualMachine : IAsyncDisposable
             foreach (var fd in fds.Values) Libc.close(fd);
             Libc.close(log); Libc.close(devnull);
         }
-        var spawned = _clock.Elapsed;
+        QemuSpawnedAt = Stopwatch.GetTimestamp();
         _qemuExit = Reaper.WaitAsync(_qemuPid);
         Qmp = new QmpClient(SocketStream(qmpHost));
-
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(o.BootTimeout);
-        var hello = vsock is null
-            ? ConnectAgentAsync(Task.FromResult<(Stream, Stream)>((SocketStream(ctlHost), SocketStream(ioHost))), timeout.Token)
-            : ConnectAgentAsync(Task.Run(() => AcceptVsock(ctlListen, ioListen, vsock.GuestCid, timeout.Token)), timeout.Token);
-        var first = await Task.WhenAny(hello, _qemuExit, Task.Delay(Timeout.Infinite, timeout.Token)).ConfigureAwait(false);
-        if (first != hello || !hello.IsCompletedSuccessfully)
-        {
-            ct.ThrowIfCancellationRequested(); // the caller gave up (a signal): not a boot failure
-            string why = first == _qemuExit ? $"QEMU exited with status {WaitStatus.ToExitCode(_qemuExit.Result)}"
-                : first == hello && hello.IsFaulted ? hello.Exception!.InnerException!.Message
-                : $"the guest agent did not answer within {o.BootTimeout.TotalSeconds:0} s";
-            throw new ClearOciException(ErrorCode.Agent, $"VM {o.Name} failed to boot: {why}{Tail(QemuLog)}{Tail(ConsoleLog)}");
-        }
-        Hello = hello.Result;
-        // QEMU connected to every virtiofsd long ago (before the guest could run): drop the paths now,
-        // so not even a SIGKILL later can leave them behind.
-        foreach (var (_, socket) in shares) File.Delete(socket);
-        Boot = new BootTimes(spawned, _clock.Elapsed, Hello.AgentStartNs, Hello.AgentReadyNs);
     }
+
+    /// <summary>
+    /// The host ends of the agent's control and io channels: at once over the socketpairs; over
+    /// vsock once the guest has connected to both ports (cancel to stop waiting). The VM closes
+    /// them when it is disposed.
+    /// </summary>
+    public Task<GuestChannels> ChannelsAsync(CancellationToken ct) =>
+        _channels is { } channels ? Task.FromResult(channels) : Task.Run(() => AcceptVsock(ct));
+
+    /// <summary>
+    /// Called once the guest runs: QEMU connected to every virtiofsd long ago (before the guest
+    /// could run), so the socket paths go now and not even a SIGKILL later can leave them behind.
+    /// </summary>
+    public void GuestStarted()
+    {
+        foreach (var (_, socket) in _shareSockets) File.Delete(socket);
+    }
+
+    /// <summary>The error for a boot that failed because of <paramref name="why"/>, with the tails of QEMU's log and the console.</summary>
+    public ClearOciException BootFailed(string why) =>
+        new(ErrorCode.Agent, $"VM {Options.Name} failed to boot: {why}{Tail(QemuLog)}{Tail(ConsoleLog)}");
 
     public QmpClient Qmp { get; private set; } = null!;
 
     /// <summary>QEMU's fd number of the first tap (past the channel, QMP and vhost-vsock fds).</summary>
     private const int FirstNicFd = 10;
 
-    private async Task<Hello> ConnectAgentAsync(Task<(Stream Control, Stream Io)> channels, CancellationToken ct)
+    private GuestChannels AcceptVsock(CancellationToken ct)
     {
-        var (control, io) = await channels.ConfigureAwait(false);
-        Agent = new AgentClient(control, io);
-        return await Agent.HelloAsync(ct).ConfigureAwait(false);
-    }
-
-    private static (Stream, Stream) AcceptVsock(int ctlListen, int ioListen, uint cid, CancellationToken ct)
-    {
-        int control = Vsock.Accept(ctlListen, cid, ct);
-        int io = Vsock.Accept(ioListen, cid, ct);
-        return (new FdStream(control), new FdStream(io));
+        var (ctlListen, ioListen, cid) = _vsockListen;
+        var control = new FdStream(Vsock.Accept(ctlListen, cid, ct));
+        lock (_channelStreams) _channelStreams.Add(control);
+        var io = new FdStream(Vsock.Accept(ioListen, cid, ct));
+        lock (_channelStreams) _channelStreams.Add(io);
+        return new GuestChannels(control, io);
     }
 
     /// <summary>The QEMU configuration for these options (no I/O; the shares' sockets are given).</summary>
@@ -195,6 +170,7 @@ public sealed class VirtualMachine : IAsyncDisposable
             Initramfs = o.Assets.Initramfs,
             Shares = shares,
             ConsoleLog = consoleLog,
+            ChannelNames = o.ChannelNames,
             Bare = bare,
         };
     }
@@ -250,11 +226,10 @@ public sealed class VirtualMachine : IAsyncDisposable
         catch (IOException) { return ""; }
     }
 
-    /// <summary>Asks the agent to power off, and waits for QEMU to exit; kills it after the grace period.</summary>
-    public async Task ShutdownAsync(TimeSpan grace)
+    /// <summary>Waits for QEMU to exit (the guest was asked to power off); kills it after the grace period.</summary>
+    public async Task WaitExitAsync(TimeSpan grace)
     {
         if (_qemuExit is null) return;
-        try { await Agent.ShutdownAsync().WaitAsync(grace).ConfigureAwait(false); } catch (Exception) { /* the VM may already be gone */ }
         if (await Task.WhenAny(_qemuExit, Task.Delay(grace)).ConfigureAwait(false) != _qemuExit) Libc.kill(_qemuPid, 9);
         await _qemuExit.ConfigureAwait(false);
     }
@@ -269,22 +244,10 @@ public sealed class VirtualMachine : IAsyncDisposable
         if (await Task.WhenAny(all, Task.Delay(2000)).ConfigureAwait(false) != all)
             foreach (var pid in _helpers) Libc.kill(pid, 9);
         try { await all.ConfigureAwait(false); } catch (ClearOciException) { }
-        Agent?.Dispose();
+        lock (_channelStreams)
+            foreach (var stream in _channelStreams) stream.Dispose();
         Qmp?.Dispose();
         foreach (var l in _listeners) l.Dispose();
         foreach (var fd in _fdsToClose) Libc.close(fd);
     }
-}
-
-/// <summary>virtiofsd's argv (pure).</summary>
-public static class VirtiofsdCommandLine
-{
-    public static IReadOnlyList<string> Build(string binary, string sharedDir, int listenFd) =>
-    [
-        binary, $"--fd={listenFd}", "-o", $"source={sharedDir}", "-o", "cache=auto", "-o", "sandbox=namespace",
-        // Each bind is a host mount: announced, the guest gives it its own st_dev (no inode clashes).
-        "-o", "announce_submounts",
-        // 0 keeps the caller's open-file limit: raising it needs CAP_SYS_RESOURCE, which hosts may lack.
-        "--rlimit-nofile=0", "--thread-pool-size=0",
-    ];
 }

@@ -35,48 +35,17 @@ public static class VmSizing
     }
 
     /// <summary>
-    /// containerd's CRI plugin (1.6.7 and later, with kubelet 1.23 and later) writes the pod's
-    /// summed limits on its sandbox container: bytes of memory, CFS quota and period; "0" when the
-    /// pod sets none. The pod's containers all run in the sandbox's VM, so it is sized for them.
-    /// </summary>
-    public const string SandboxMemoryAnnotation = "io.kubernetes.cri.sandbox-memory",
-        SandboxCpuQuotaAnnotation = "io.kubernetes.cri.sandbox-cpu-quota",
-        SandboxCpuPeriodAnnotation = "io.kubernetes.cri.sandbox-cpu-period";
-
-    /// <summary>
     /// The VM for a container: sized from its own linux.resources, or from the pod's limits in
-    /// its annotations where those ask for more (the container's own cgroup keeps its own limits).
+    /// its annotations (<see cref="PodAnnotations.Limits"/>; null: none) where those ask for more
+    /// (the container's own cgroup keeps its own limits).
     /// </summary>
-    public static Size ForContainer(LinuxResources? own, IReadOnlyDictionary<string, string>? annotations, VmSettings defaults, int hostCpus, long hostMemoryMiB)
+    public static Size ForContainer(LinuxResources? own, LinuxResources? pod, VmSettings defaults, int hostCpus, long hostMemoryMiB)
     {
         var size = From(own, defaults, hostCpus, hostMemoryMiB);
-        if (PodLimits(annotations) is not { } pod) return size;
+        if (pod is null) return size;
         var podSize = From(pod, defaults, hostCpus, hostMemoryMiB);
         return new Size(Math.Max(size.MemoryMiB, podSize.MemoryMiB), Math.Max(size.Vcpus, podSize.Vcpus));
     }
-
-    /// <summary>
-    /// The pod's limits from the sandbox annotations; null when there are none (or all are 0). A
-    /// value that is not a number is an error: config.json is refused before anything starts.
-    /// </summary>
-    public static LinuxResources? PodLimits(IReadOnlyDictionary<string, string>? annotations)
-    {
-        if (annotations is null) return null;
-        long memory = Number(annotations, SandboxMemoryAnnotation);
-        long quota = Number(annotations, SandboxCpuQuotaAnnotation), period = Number(annotations, SandboxCpuPeriodAnnotation);
-        bool cpu = quota > 0 && period > 0;
-        if (memory <= 0 && !cpu) return null;
-        return new LinuxResources
-        {
-            Memory = memory > 0 ? new LinuxMemory { Limit = memory } : null,
-            Cpu = cpu ? new LinuxCpu { Quota = quota, Period = (ulong)period } : null,
-        };
-    }
-
-    private static long Number(IReadOnlyDictionary<string, string> annotations, string key) =>
-        !annotations.TryGetValue(key, out var text) ? 0
-        : long.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long value) ? value
-        : throw ClearOciException.Invalid($"annotation {key}: \"{text}\" is not a number");
 
     /// <summary>The number of CPUs in a cpuset list ("0-3,6"); null when absent or malformed.</summary>
     public static int? CountCpus(string? list)

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ClearOci.Spec;
 using ClearOci.Vmm;
 
 namespace ClearOci.LifecycleTests;
@@ -50,10 +51,10 @@ public sealed class VmSizeTests : LifecycleFixture
         {
             c["annotations"] = new JsonObject
             {
-                ["io.kubernetes.cri.container-type"] = "sandbox",
-                [VmSizing.SandboxMemoryAnnotation] = (300L << 20).ToString(),
-                [VmSizing.SandboxCpuQuotaAnnotation] = "150000",
-                [VmSizing.SandboxCpuPeriodAnnotation] = "100000",
+                [PodAnnotations.ContainerType] = "sandbox",
+                [PodAnnotations.SandboxMemory] = (300L << 20).ToString(),
+                [PodAnnotations.SandboxCpuQuota] = "150000",
+                [PodAnnotations.SandboxCpuPeriod] = "100000",
             };
             c["linux"]!["resources"] = new JsonObject { ["cpu"] = new JsonObject { ["shares"] = 2 } };
         });
@@ -66,7 +67,7 @@ public sealed class VmSizeTests : LifecycleFixture
     [Test]
     public async Task AMalformedPodAnnotation_IsRefusedBeforeAnyVm()
     {
-        EditConfig(c => c["annotations"] = new JsonObject { [VmSizing.SandboxMemoryAnnotation] = "lots" });
+        EditConfig(c => c["annotations"] = new JsonObject { [PodAnnotations.SandboxMemory] = "lots" });
         var c = await CreateAsync(NewId(), expectSuccess: false);
         AssertFails(c.Result, "io.kubernetes.cri.sandbox-memory: \"lots\" is not a number");
         Assert.That(VmProcessesOf(c.Id), Is.Empty, "no VM was started");

@@ -1,6 +1,6 @@
 using ClearOci.Protocol;
 using ClearOci.Spec;
-using ClearOci.Vmm;
+using ClearOci.Runtime;
 
 namespace ClearOci.Tests;
 

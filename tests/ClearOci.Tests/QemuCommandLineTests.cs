@@ -1,3 +1,4 @@
+using ClearOci.Runtime;
 using ClearOci.Spec;
 using ClearOci.Vmm;
 
@@ -24,6 +25,7 @@ public class QemuCommandLineTests
         ImageBytes = 12 << 20,
         ConsoleLog = $"{Dir}/console.log",
         Shares = [("rootfs", $"{Dir}/fs-rootfs.sock")],
+        ChannelNames = GuestLink.ChannelNames,
     };
 
     private static readonly QemuConfig MicrovmTcg = Q35Tcg with

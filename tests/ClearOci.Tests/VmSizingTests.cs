@@ -62,8 +62,8 @@ public class VmSizingTests
 
     private static Dictionary<string, string> Pod(string memory, string quota, string period = "100000") => new()
     {
-        [VmSizing.SandboxMemoryAnnotation] = memory, [VmSizing.SandboxCpuQuotaAnnotation] = quota,
-        [VmSizing.SandboxCpuPeriodAnnotation] = period, ["io.kubernetes.cri.container-type"] = "sandbox",
+        [PodAnnotations.SandboxMemory] = memory, [PodAnnotations.SandboxCpuQuota] = quota,
+        [PodAnnotations.SandboxCpuPeriod] = period, [PodAnnotations.ContainerType] = "sandbox",
     };
 
     [Test]
@@ -71,17 +71,17 @@ public class VmSizingTests
     {
         // containerd's sandbox: its own resources are cpu shares only; the annotations sum the pod's limits.
         var own = new LinuxResources { Cpu = new LinuxCpu { Shares = 2 } };
-        Assert.That(VmSizing.ForContainer(own, Pod((300L << 20).ToString(), "250000"), Defaults, 8, 16384),
+        Assert.That(VmSizing.ForContainer(own, PodAnnotations.Limits(Pod((300L << 20).ToString(), "250000")), Defaults, 8, 16384),
             Is.EqualTo(new VmSizing.Size(300 + VmSizing.OverheadMiB, 3)));
-        Assert.That(VmSizing.ForContainer(own, Pod("0", "0"), Defaults, 8, 16384), Is.EqualTo(new VmSizing.Size(128, 1)), "a pod without limits: the defaults");
-        Assert.That(VmSizing.ForContainer(own, null, Defaults, 8, 16384), Is.EqualTo(new VmSizing.Size(128, 1)), "no annotations (docker, podman)");
+        Assert.That(VmSizing.ForContainer(own, PodAnnotations.Limits(Pod("0", "0")), Defaults, 8, 16384), Is.EqualTo(new VmSizing.Size(128, 1)), "a pod without limits: the defaults");
+        Assert.That(VmSizing.ForContainer(own, PodAnnotations.Limits(null), Defaults, 8, 16384), Is.EqualTo(new VmSizing.Size(128, 1)), "no annotations (docker, podman)");
     }
 
     [Test]
     public void TheLargerOfTheContainersAndThePodsLimits_Wins()
     {
         var own = new LinuxResources { Memory = new LinuxMemory { Limit = 512L << 20 }, Cpu = new LinuxCpu { Quota = 100000, Period = 100000 } };
-        Assert.That(VmSizing.ForContainer(own, Pod((200L << 20).ToString(), "300000"), Defaults, 8, 16384),
+        Assert.That(VmSizing.ForContainer(own, PodAnnotations.Limits(Pod((200L << 20).ToString(), "300000")), Defaults, 8, 16384),
             Is.EqualTo(new VmSizing.Size(512 + VmSizing.OverheadMiB, 3)));
     }
 
@@ -89,8 +89,8 @@ public class VmSizingTests
     [TestCase("1.5e9")]
     public void AMalformedPodAnnotation_IsAClearError(string memory)
     {
-        var e = Assert.Throws<ClearOciException>(() => VmSizing.PodLimits(Pod(memory, "0")));
+        var e = Assert.Throws<ClearOciException>(() => PodAnnotations.Limits(Pod(memory, "0")));
         Assert.That(e!.Code, Is.EqualTo(ErrorCode.InvalidArgument));
-        Assert.That(e.Message, Does.Contain(VmSizing.SandboxMemoryAnnotation).And.Contain(memory));
+        Assert.That(e.Message, Does.Contain(PodAnnotations.SandboxMemory).And.Contain(memory));
     }
 }

@@ -2,20 +2,6 @@ using System.Runtime.InteropServices;
 
 namespace ClearOci.Native;
 
-/// <summary>What a child gets: its program, argv, env, fds and session.</summary>
-public sealed class SpawnOptions
-{
-    public required string Path { get; init; }
-    public required IReadOnlyList<string> Args { get; init; }
-    /// <summary>The environment; null inherits the caller's.</summary>
-    public IReadOnlyList<string>? Env { get; init; }
-    /// <summary>Child fd number to the caller's fd that becomes it. Everything else is closed.</summary>
-    public IReadOnlyDictionary<int, int> Fds { get; init; } = new Dictionary<int, int>();
-    /// <summary>Start a new session (setsid), detached from the caller's terminal and group.</summary>
-    public bool NewSession { get; init; }
-    public string? WorkingDirectory { get; init; }
-}
-
 /// <summary>
 /// posix_spawn with clean signal state: every signal back to SIG_DFL and an empty mask, so a
 /// child never inherits the SIGPIPE that .NET ignores. No fd leaks: only the mapped ones survive.
@@ -93,35 +79,5 @@ public static unsafe partial class Spawner
         var list = new List<string>();
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables()) list.Add($"{e.Key}={e.Value}");
         return list;
-    }
-}
-
-/// <summary>Native UTF-8 strings freed together.</summary>
-internal sealed unsafe class Arena : IDisposable
-{
-    private readonly List<nint> _blocks = new();
-
-    public byte* Str(string s)
-    {
-        int n = System.Text.Encoding.UTF8.GetByteCount(s);
-        byte* p = (byte*)NativeMemory.Alloc((nuint)n + 1);
-        fixed (char* c = s) System.Text.Encoding.UTF8.GetBytes(c, s.Length, p, n);
-        p[n] = 0;
-        _blocks.Add((nint)p);
-        return p;
-    }
-
-    public byte** StrArray(IReadOnlyList<string> items)
-    {
-        byte** arr = (byte**)NativeMemory.AllocZeroed((nuint)(items.Count + 1), (nuint)sizeof(nint));
-        _blocks.Add((nint)arr);
-        for (int i = 0; i < items.Count; i++) arr[i] = Str(items[i]);
-        return arr;
-    }
-
-    public void Dispose()
-    {
-        foreach (var b in _blocks) NativeMemory.Free((void*)b);
-        _blocks.Clear();
     }
 }

@@ -1,8 +1,7 @@
 using System.Collections.Concurrent;
 using ClearOci.Protocol;
-using ClearOci.Spec;
 
-namespace ClearOci.Vmm;
+namespace ClearOci.Runtime;
 
 /// <summary>
 /// The host end of the agent protocol: correlates requests with responses, collects exit events,
