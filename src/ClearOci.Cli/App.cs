@@ -1,5 +1,6 @@
 using System.CommandLine.Parsing;
 using System.CommandLine;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Spec;
 
@@ -69,7 +70,7 @@ public static class App
         if (p.GetValue(Debug))
         {
             string? log = p.GetValue(Log), format = p.GetValue(LogFormat);
-            ClearOci.Runtime.DebugLog.Sink = log is null
+            ClearOci.Client.DebugLog.Sink = log is null
                 ? m => StandardStreams.Error.WriteLine($"clearoci: {m}")
                 : m => ErrorLog.Append(log, ErrorLog.Format(format, "debug", m, DateTimeOffset.Now));
         }
@@ -86,7 +87,7 @@ public static class App
         {
             // A bug, not a user error: still one clear line (the stack only with --debug).
             ErrorLog.Report(p.GetValue(Log), p.GetValue(LogFormat), $"internal error: {e.GetType().Name}: {e.Message}");
-            ClearOci.Runtime.DebugLog.Write(e.ToString());
+            ClearOci.Client.DebugLog.Write(e.ToString());
             return 1;
         }
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
+using ClearOci.Client;
 using ClearOci.Native;
 
 namespace ClearOci.Cli;
@@ -11,9 +12,12 @@ namespace ClearOci.Cli;
 /// </summary>
 public static class ErrorLog
 {
+    /// <summary>Where the user reads errors: fd 2 (tests put a writer of their own here).</summary>
+    public static TextWriter Stderr { get; set; } = StandardStreams.Error;
+
     public static void Report(string? logPath, string? format, string message)
     {
-        StandardStreams.Error.WriteLine($"clearoci: {message}");
+        Stderr.WriteLine($"clearoci: {message}");
         if (!string.IsNullOrEmpty(logPath)) Append(logPath, Format(format, "error", message, DateTimeOffset.Now));
     }
 
@@ -25,7 +29,7 @@ public static class ErrorLog
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            StandardStreams.Error.WriteLine($"clearoci: cannot write log {logPath}: {e.Message}");
+            Stderr.WriteLine($"clearoci: cannot write log {logPath}: {e.Message}");
         }
     }
 

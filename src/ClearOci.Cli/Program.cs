@@ -1,3 +1,4 @@
 using ClearOci.Cli;
+using ClearOci.Client;
 
 return await App.MainAsync(args);

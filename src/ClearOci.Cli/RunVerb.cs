@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ClearOci.Client;
 using ClearOci.Runtime;
 
 namespace ClearOci.Cli;

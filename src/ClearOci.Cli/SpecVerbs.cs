@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Runtime;
 
@@ -25,7 +26,7 @@ internal static class SpecVerbs
         var cmd = new Command("features", "print what this runtime supports (OCI features JSON)");
         cmd.SetAction((p, ct) => App.Execute(p, () =>
         {
-            StandardStreams.Out.WriteLine(ClearOci.Runtime.Features.Build().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            StandardStreams.Out.WriteLine(ClearOci.Client.Features.Build().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             return Task.FromResult(0);
         }));
         return cmd;

@@ -1,3 +1,4 @@
+using ClearOci.Client;
 namespace ClearOci.Runtime;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using ClearOci.Client;
 using ClearOci.Protocol;
 using ClearOci.Spec;
 using ClearOci.Vmm;

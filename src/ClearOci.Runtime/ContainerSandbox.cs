@@ -1,3 +1,4 @@
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Protocol;
 using ClearOci.Spec;
@@ -132,20 +133,6 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
             await vm.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    /// <summary>
-    /// The bundle's config, with every error a VM would meet later raised now, before anything
-    /// exists: the config's own, the pod-size annotations', the device rules', and the seccomp profile's (compiled here only to check it; the
-    /// guest compiles it again to load it, which keeps the agent the one place that loads filters).
-    /// </summary>
-    public static (OciSpec Spec, string Rootfs) LoadChecked(string bundle)
-    {
-        var config = ConfigLoader.Load(bundle);
-        Seccomp.SeccompCompiler.Compile(config.Spec.Linux?.Seccomp);
-        PodAnnotations.Limits(config.Spec.Annotations);
-        DeviceCgroupRules.For(config.Spec);
-        return config;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
+using ClearOci.Client;
 using ClearOci.Protocol;
 using ClearOci.Spec;
 

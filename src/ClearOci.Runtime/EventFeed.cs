@@ -1,4 +1,4 @@
-using System.Text.Json;
+using ClearOci.Client;
 using System.Threading.Channels;
 
 namespace ClearOci.Runtime;
@@ -69,6 +69,5 @@ internal sealed class EventFeed
         }
     }
 
-    private static Task WriteLineAsync(Stream stream, SupervisorReply reply) =>
-        stream.WriteAsync((byte[])[.. JsonSerializer.SerializeToUtf8Bytes(reply, RuntimeJsonContext.Default.SupervisorReply), (byte)'\n']).AsTask();
+    private static Task WriteLineAsync(Stream stream, SupervisorReply reply) => stream.WriteAsync(SupervisorWire.Line(reply)).AsTask();
 }

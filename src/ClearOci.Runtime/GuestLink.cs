@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Protocol;
 using ClearOci.Vmm;

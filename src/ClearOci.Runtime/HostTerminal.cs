@@ -1,3 +1,4 @@
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Protocol;
 

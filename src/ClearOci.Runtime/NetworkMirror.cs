@@ -1,5 +1,6 @@
-using System.Text;
 using System.Text.Json.Nodes;
+using System.Text;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Protocol;
 using ClearOci.Spec;

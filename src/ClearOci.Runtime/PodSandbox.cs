@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Spec;
 

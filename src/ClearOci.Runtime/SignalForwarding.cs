@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using ClearOci.Client;
 
 namespace ClearOci.Runtime;
 
@@ -9,10 +10,6 @@ namespace ClearOci.Runtime;
 /// </summary>
 public sealed class SignalForwarding : IDisposable
 {
-    /// <summary>HUP INT QUIT USR1 USR2 TERM WINCH.</summary>
-    public static readonly int[] Forwarded = [1, 2, 3, 10, 12, 15, 28];
-    /// <summary>HUP INT QUIT TERM: before the container runs, these end the start instead of reaching it.</summary>
-    public static readonly int[] Terminating = [1, 2, 3, 15];
     private readonly List<PosixSignalRegistration> _registrations;
     private readonly CancellationTokenSource _cancel;
     private volatile ContainerSandbox? _target;
@@ -20,12 +17,12 @@ public sealed class SignalForwarding : IDisposable
     public SignalForwarding(CancellationToken outer = default)
     {
         _cancel = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        _registrations = Forwarded.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
+        _registrations = ForwardedSignals.All.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
         {
             ctx.Cancel = true;
             if (_target is { } sandbox)
                 _ = sandbox.SignalAsync(sig).ContinueWith(_ => { }, TaskScheduler.Default);
-            else if (Terminating.Contains(sig))
+            else if (ForwardedSignals.Terminating.Contains(sig))
             {
                 Received = sig;
                 _cancel.Cancel();

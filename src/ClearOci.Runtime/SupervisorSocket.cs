@@ -1,5 +1,5 @@
 using System.Net.Sockets;
-using System.Text.Json;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Spec;
 
@@ -61,7 +61,7 @@ internal sealed class SupervisorSocket : IDisposable
             byte[] buffer = new byte[MaxRequest];
             var (length, received) = await Task.Run(() => FdPassing.Receive((int)client.Handle, buffer)).ConfigureAwait(false);
             fds = received;
-            var request = Decode(buffer.AsSpan(0, length));
+            var request = SupervisorWire.ReadRequest(buffer.AsSpan(0, length));
             (var taken, fds) = (fds, []);
             await handler(request, taken, stream).ConfigureAwait(false);
         }
@@ -69,26 +69,9 @@ internal sealed class SupervisorSocket : IDisposable
         finally { foreach (var fd in fds) Libc.close(fd); }
     }
 
-    /// <summary>One request line: refused with a clear error if it is not one, or of another protocol version.</summary>
-    public static SupervisorRequest Decode(ReadOnlySpan<byte> line)
-    {
-        SupervisorRequest? request;
-        try { request = JsonSerializer.Deserialize(line.TrimEnd((byte)'\n'), RuntimeJsonContext.Default.SupervisorRequest); }
-        catch (Exception e) when (e is JsonException or NotSupportedException)
-        {
-            throw ClearOciException.Invalid($"unreadable supervisor request: {e.Message}");
-        }
-        if (request is null) throw ClearOciException.Invalid("empty supervisor request");
-        if (request.Version != SupervisorRequest.CurrentVersion)
-            throw new ClearOciException(ErrorCode.Unsupported,
-                $"the container's supervisor speaks protocol version {SupervisorRequest.CurrentVersion}, the request is version {request.Version} (was clearoci replaced while the container ran?)");
-        return request;
-    }
-
     public static async Task ReplyAsync(Stream stream, SupervisorReply reply)
     {
-        byte[] line = JsonSerializer.SerializeToUtf8Bytes(reply, RuntimeJsonContext.Default.SupervisorReply);
-        try { await stream.WriteAsync((byte[])[.. line, (byte)'\n']).ConfigureAwait(false); } catch (IOException) { }
+        try { await stream.WriteAsync(SupervisorWire.Line(reply)).ConfigureAwait(false); } catch (IOException) { }
     }
 
     public void Dispose() => _listener.Dispose();

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Shim;
 
@@ -149,7 +150,7 @@ namespace ClearOci.Shim
         {
             string bundle = flags.Bundle.Length > 0 ? flags.Bundle : Directory.GetCurrentDirectory();
             string root = ShimNaming.ClearOciRoot(bundle, flags.Namespace);
-            var runtime = new ClearOci.Runtime.Lifecycle(new ClearOci.Runtime.StateStore(root));
+            var runtime = new Lifecycle(new StateStore(root));
             // containerd kills `delete` after 5 s; whatever is done by then, the answer goes out.
             try { await RuntimeErrors.RunAsync("delete", () => runtime.Delete(flags.Id, force: true)).WaitAsync(TimeSpan.FromSeconds(4)).ConfigureAwait(false); }
             catch (RpcException e) { Console.Error.WriteLine(e.Message); }
@@ -195,7 +196,7 @@ namespace ClearOci.Shim
             Action<string> log = flags.Debug
                 ? m => { try { Console.Error.WriteLine($"{DateTimeOffset.UtcNow:O} clearoci-shim[{Environment.ProcessId}]: {m}"); } catch (IOException) { } }
                 : _ => { };
-            if (flags.Debug) ClearOci.Runtime.DebugLog.Sink = m => log($"clearoci: {m}");
+            if (flags.Debug) DebugLog.Sink = m => log($"clearoci: {m}");
             var reaper = new Reaper();
             new Thread(reaper.ReapAll) { IsBackground = true, Name = "reaper" }.Start();
             var events = new EventPublisher(flags.Namespace, Environment.GetEnvironmentVariable("TTRPC_ADDRESS"),

@@ -1,6 +1,6 @@
 using System.Text;
+using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Runtime;
 using ClearOci.Spec;
 
 namespace ClearOci.Shim;

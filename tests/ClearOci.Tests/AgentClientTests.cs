@@ -1,6 +1,7 @@
+using ClearOci.Client;
 using ClearOci.Protocol;
-using ClearOci.Spec;
 using ClearOci.Runtime;
+using ClearOci.Spec;
 
 namespace ClearOci.Tests;
 

@@ -1,3 +1,4 @@
+using ClearOci.Client;
 using ClearOci.Protocol;
 using ClearOci.Runtime;
 using ClearOci.Spec;

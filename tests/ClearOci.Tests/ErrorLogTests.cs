@@ -50,15 +50,15 @@ public class ErrorLogTests
     {
         using var dir = new TempDir();
         string log = dir.Combine("log.json");
-        var stderr = Console.Error;
-        var captured = new StringWriter();
-        Console.SetError(captured);
+        var stderr = ErrorLog.Stderr;
+        var captured = new StringWriter { NewLine = "\n" };
+        ErrorLog.Stderr = captured;
         try
         {
             ErrorLog.Report(log, "json", "first");
             ErrorLog.Report(log, "json", "second \"quoted\"");
         }
-        finally { Console.SetError(stderr); }
+        finally { ErrorLog.Stderr = stderr; }
         var lines = File.ReadAllLines(log);
         Assert.That(lines, Has.Length.EqualTo(2));
         Assert.That(lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("msg").GetString()), Is.EqualTo(new[] { "first", "second \"quoted\"" }));

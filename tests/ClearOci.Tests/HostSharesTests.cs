@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ClearOci.Client;
 using ClearOci.Runtime;
 using ClearOci.Vmm;
 

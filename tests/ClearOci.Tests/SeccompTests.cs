@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ClearOci.Client;
 using ClearOci.Seccomp;
 using ClearOci.Spec;
 
@@ -303,7 +304,7 @@ public class SeccompFeaturesTests
     [Test]
     public void Features_Seccomp_ReportsWhatTheCompilerTakes()
     {
-        var seccomp = ClearOci.Runtime.Features.Build()["linux"]!["seccomp"]!;
+        var seccomp = ClearOci.Client.Features.Build()["linux"]!["seccomp"]!;
         string[] Names(string key) => seccomp[key]!.AsArray().Select(n => (string)n!).ToArray();
         Assert.Multiple(() =>
         {

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Runtime;
 using ClearOci.Spec;
@@ -31,9 +32,9 @@ public sealed class SupervisorProtocolTests
     [TestCaseSource(nameof(Requests))]
     public void Request_HasItsGoldenLine_AndReadsBackTheSame(SupervisorRequest request, string golden)
     {
-        string line = JsonSerializer.Serialize(request, RuntimeJsonContext.Default.SupervisorRequest);
+        string line = System.Text.Encoding.UTF8.GetString(SupervisorWire.Line(request)).TrimEnd('\n');
         Assert.That(line, Is.EqualTo(golden));
-        var back = SupervisorSocket.Decode(Encoding.UTF8.GetBytes(line + "\n"));
+        var back = SupervisorWire.ReadRequest(Encoding.UTF8.GetBytes(line + "\n"));
         Assert.That(back, Is.EqualTo(request));
     }
 
@@ -47,7 +48,7 @@ public sealed class SupervisorProtocolTests
     [Test]
     public void AnotherVersion_IsRefusedAsUnsupported_NamingBoth()
     {
-        var e = Assert.Throws<ClearOciException>(() => SupervisorSocket.Decode("""{"op":"start","version":2}"""u8))!;
+        var e = Assert.Throws<ClearOciException>(() => SupervisorWire.ReadRequest("""{"op":"start","version":2}"""u8))!;
         Assert.That(e.Code, Is.EqualTo(ErrorCode.Unsupported));
         Assert.That(e.Message, Does.Contain("version 1").And.Contain("version 2"));
     }
@@ -60,7 +61,7 @@ public sealed class SupervisorProtocolTests
     [TestCase("null")]
     public void UnreadableRequests_AreInvalidArguments(string line)
     {
-        var e = Assert.Throws<ClearOciException>(() => SupervisorSocket.Decode(Encoding.UTF8.GetBytes(line)))!;
+        var e = Assert.Throws<ClearOciException>(() => SupervisorWire.ReadRequest(Encoding.UTF8.GetBytes(line)))!;
         Assert.That(e.Code, Is.EqualTo(ErrorCode.InvalidArgument));
         Assert.That(e.Message, Does.Contain("supervisor request"));
     }

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using ClearOci.Native;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// The OCI verbs on the host, the client side of every container: each reads the state, asks
@@ -28,7 +28,7 @@ public sealed class Lifecycle
     {
         ContainerId.Validate(r.Id);
         string bundle = Path.TrimEndingDirectorySeparator(Path.GetFullPath(r.Bundle));
-        var (spec, _) = ContainerSandbox.LoadChecked(bundle); // config errors before anything exists
+        var (spec, _) = ConfigCheck.Load(bundle); // config errors before anything exists
         if (spec.Process?.Terminal == true && r.ConsoleSocket == null && !r.TerminalOnStdio)
             throw ClearOciException.Invalid("cannot allocate a tty without --console-socket (the process would have no terminal)");
         if (spec.Process?.Terminal != true && r.ConsoleSocket != null)

@@ -1,7 +1,7 @@
 using ClearOci.Native;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// The word a detached child (supervisor, pod relay, exec relay) sends its starter on a pipe:

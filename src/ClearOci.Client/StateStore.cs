@@ -2,7 +2,7 @@ using System.Text.Json;
 using ClearOci.Native;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// `<root>/<id>/`: state.json written atomically (temp file, fsync, rename) under an flock on
@@ -63,71 +63,4 @@ public sealed class StateStore
         Directory.Exists(Root) ? Directory.GetDirectories(Root).Select(Path.GetFileName).Where(ContainerId.IsValid).Order()! : [];
 
     private FileLock Lock(string id) => FileLock.Acquire(LockPath(id));
-}
-
-/// <summary>Write to a temp file, fsync, rename over the target.</summary>
-public static class AtomicFile
-{
-    public static void Write(string path, ReadOnlySpan<byte> data)
-    {
-        string tmp = $"{path}.tmp.{Environment.ProcessId}";
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(data);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
-}
-
-/// <summary>An exclusive flock held until disposed.</summary>
-public sealed partial class FileLock : IDisposable
-{
-    private readonly int _fd;
-
-    private FileLock(int fd) => _fd = fd;
-
-    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
-    private static partial int flock(int fd, int operation);
-
-    public static FileLock Acquire(string path)
-    {
-        int fd = Libc.Check(Libc.open(path, Libc.O_RDWR | Libc.O_CREAT | Libc.O_CLOEXEC, 0x180), $"open {path}");
-        while (flock(fd, 2 /* LOCK_EX */) < 0)
-        {
-            if (Libc.Errno == Libc.EINTR) continue;
-            var e = Libc.Error($"flock {path}");
-            Libc.close(fd);
-            throw e;
-        }
-        return new FileLock(fd);
-    }
-
-    public void Dispose() => Libc.close(_fd);
-}
-
-/// <summary>A pid plus its start time (field 22 of /proc/PID/stat), so a reused pid is never taken for ours.</summary>
-public static class ProcessIdentity
-{
-    public static ulong StartTime(int pid)
-    {
-        try { return ParseStartTime(File.ReadAllText($"/proc/{pid}/stat")); }
-        catch (IOException) { return 0; }
-    }
-
-    /// <summary>Field 22 of a /proc/PID/stat line; the command name may hold spaces and parentheses.</summary>
-    public static ulong ParseStartTime(string stat)
-    {
-        int close = stat.LastIndexOf(')');
-        var fields = stat[(close + 2)..].Split(' ');
-        return ulong.Parse(fields[22 - 3]);
-    }
-
-    public static bool IsAlive(int pid, ulong startTime)
-    {
-        ulong now = StartTime(pid);
-        if (now == 0 || now != startTime) return false;
-        try { return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z "); }
-        catch (IOException) { return false; }
-    }
 }

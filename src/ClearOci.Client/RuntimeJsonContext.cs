@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>Source-generated JSON for state.json, the supervisor protocol and the CLI's lists.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false, UseStringEnumConverter = true,

@@ -1,4 +1,4 @@
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// Everything that can move (or needs) a container's state: the verbs a user or engine asks for,

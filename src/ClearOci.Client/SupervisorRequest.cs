@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// A request on a container's supervisor socket (<c>&lt;root&gt;/&lt;id&gt;/sock</c>): one type per

@@ -1,4 +1,4 @@
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>What `create` needs.</summary>
 public sealed record CreateRequest

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using ClearOci.Native;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// `run` in the foreground, as runc's: create + start + wait. The container is an ordinary one:
@@ -18,7 +18,7 @@ public static class ForegroundRun
         var gate = new Lock();
         int supervisor = 0, received = 0;
         bool started = false;
-        using var registrations = new Registrations(SignalForwarding.Forwarded.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
+        using var registrations = new Registrations(ForwardedSignals.All.Select(sig => PosixSignalRegistration.Create((PosixSignal)sig, ctx =>
         {
             ctx.Cancel = true;
             lock (gate)
@@ -29,7 +29,7 @@ public static class ForegroundRun
                         try { lifecycle.Kill(create.Id, sig); }
                         catch (ClearOciException e) { DebugLog.Write($"forwarding signal {sig}: {e.Message}"); }
                     });
-                else if (SignalForwarding.Terminating.Contains(sig) && received == 0)
+                else if (ForwardedSignals.Terminating.Contains(sig) && received == 0)
                 {
                     // Before the process runs, a terminating signal ends the run: the supervisor cancels the boot.
                     received = sig;

@@ -1,4 +1,4 @@
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>One line the supervisor writes back; <see cref="Error"/> set means the request failed.</summary>
 public sealed record SupervisorReply

@@ -1,4 +1,4 @@
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>--debug messages: off by default; the CLI points them at --log or stderr.</summary>
 public static class DebugLog

@@ -1,6 +1,6 @@
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>Signal arguments as runc takes them: 9, KILL or SIGKILL (any case).</summary>
 public static class SignalNames

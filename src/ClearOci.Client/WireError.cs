@@ -1,7 +1,7 @@
 using System.Text.Json;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// A <see cref="ClearOciException"/> as it crosses a process boundary (the supervisor socket and

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>One row of `list --format json` (runc's fields).</summary>
 public sealed record ListEntry

@@ -1,6 +1,6 @@
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// The container state machine, in one table: for each <see cref="Operation"/> and current

@@ -1,7 +1,7 @@
 using ClearOci.Native;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>The per-container directory under --root: created exclusively, removed completely.</summary>
 public static class StateDirectory

@@ -1,6 +1,6 @@
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>What `spec` writes: runc's default container (a shell in rootfs, the usual mounts and namespaces).</summary>
 public static class DefaultSpec

@@ -1,10 +1,9 @@
 using System.Net.Sockets;
 using System.Text;
-using System.Text.Json;
 using ClearOci.Native;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// The client side of a supervisor's socket: one connection per request, the request as one JSON
@@ -72,7 +71,7 @@ public static class SupervisorClient
             try
             {
                 while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
-                    if (Parse(line, socketPath).Event is { } type) onEvent(type);
+                    if (SupervisorWire.ReadReply(line, socketPath).Event is { } type) onEvent(type);
             }
             catch (OperationCanceledException) { }
             catch (IOException) { /* the supervisor is gone: the container has stopped */ }
@@ -96,8 +95,7 @@ public static class SupervisorClient
 
     private static void Send(Socket socket, SupervisorRequest request, int[] fds)
     {
-        byte[] line = JsonSerializer.SerializeToUtf8Bytes(request, RuntimeJsonContext.Default.SupervisorRequest);
-        FdPassing.Send((int)socket.Handle, [.. line, (byte)'\n'], fds);
+        FdPassing.Send((int)socket.Handle, SupervisorWire.Line(request), fds);
     }
 
     private static SupervisorReply Read(StreamReader reader, string socketPath, TimeSpan timeout)
@@ -110,15 +108,6 @@ public static class SupervisorClient
             throw new ClearOciException(ErrorCode.Timeout, $"the container's supervisor ({socketPath}) did not answer within {timeout.TotalSeconds:0} s");
         }
         catch (IOException e) { throw new ClearOciException(ErrorCode.System, $"the container's supervisor ({socketPath}) went away: {e.Message}"); }
-        return Parse(line ?? throw new ClearOciException(ErrorCode.System, $"the container's supervisor ({socketPath}) closed the connection"), socketPath);
-    }
-
-    private static SupervisorReply Parse(string line, string socketPath)
-    {
-        SupervisorReply reply;
-        try { reply = JsonSerializer.Deserialize(line, RuntimeJsonContext.Default.SupervisorReply) ?? throw new JsonException("null"); }
-        catch (JsonException e) { throw new ClearOciException(ErrorCode.System, $"the container's supervisor ({socketPath}) sent an unreadable reply: {e.Message}"); }
-        if (reply.Error is { } error) throw error.ToException();
-        return reply;
+        return SupervisorWire.ReadReply(line ?? throw new ClearOciException(ErrorCode.System, $"the container's supervisor ({socketPath}) closed the connection"), socketPath);
     }
 }

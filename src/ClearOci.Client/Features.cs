@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// The OCI features document, telling the truth: what the guest applies today. Anything the

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>What `<root>/<id>/state.json` holds.</summary>
 public sealed record ContainerRecord

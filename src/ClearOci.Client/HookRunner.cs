@@ -2,7 +2,7 @@ using System.Text;
 using ClearOci.Native;
 using ClearOci.Spec;
 
-namespace ClearOci.Runtime;
+namespace ClearOci.Client;
 
 /// <summary>
 /// Runs OCI hooks on the host, as runc does: the state JSON on stdin, the hook's own args and
