@@ -207,19 +207,28 @@ public sealed partial class ContainerSandbox : IAsyncDisposable
     public Task SignalAsync(int signal, string execId = "") => Agent.RequestAsync(new SignalProcess { ContainerId = Id, ExecId = execId, Signal = signal });
 
     /// <summary>
-    /// Stops every vCPU (the whole VM, so every process of the container). A pod's later container
-    /// shares the VM with the pod: only its own processes stop (its cgroup's freezer in the guest).
+    /// Freezes every process of the container with its cgroup's freezer in the guest, as runc
+    /// pauses a container; the VM runs on, so its agent still answers (update, stats, kill and
+    /// delete --force of a paused container work, as with runc). The same for a pod's containers.
     /// </summary>
-    public Task PauseAsync() => _pod != null ? Freeze(true) : Vm.Qmp.ExecuteAsync("stop");
+    public Task PauseAsync() => Freeze(true);
 
-    public Task ResumeAsync() => _pod != null ? Freeze(false) : Vm.Qmp.ExecuteAsync("cont");
+    public Task ResumeAsync() => Freeze(false);
 
     private Task Freeze(bool frozen) => Agent.RequestAsync(new FreezeContainer { ContainerId = Id, Frozen = frozen });
 
     /// <summary>Waits for the process to exit and its output to drain, then powers the VM off. Returns the exit code.</summary>
     public async Task<int> WaitAsync()
     {
-        var result = await Exited.ConfigureAwait(false);
+        ProcessExited result;
+        try { result = await Exited.ConfigureAwait(false); }
+        catch (ClearOciException e) when (e.Code == ErrorCode.Agent)
+        {
+            // The VM ended under the container (QEMU or a virtiofsd died, or the guest crashed): its
+            // processes are gone, as if SIGKILLed; what is left of the VM goes with the sandbox.
+            DebugLog.Write($"the container's VM ended: {Vm.HelperDied ?? e.Message}");
+            return 128 + 9;
+        }
         DebugLog.Write($"container exited with status {result.Status}");
         await Task.WhenAny(_outputDone, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
         if (_pod != null) return result.Status; // a pod's later container: the VM is the first one's

@@ -29,12 +29,12 @@ public static class NamespaceThread
         return result;
     }
 
-    /// <summary>In a private copy of the host's mount namespace: nothing mounted there propagates back.</summary>
-    public static T InPrivateMounts<T>(Func<T> work) => Run(() =>
+    /// <summary>Moves the calling thread into a private copy of the host's mount namespace: nothing mounted there propagates back.</summary>
+    public static void EnterPrivateMounts()
     {
         Libc.Check(Libc.unshare(Libc.CLONE_NEWNS), "unshare the mount namespace");
         Libc.Mount(null, "/", null, Libc.MS_REC | Libc.MS_PRIVATE, null);
-    }, work);
+    }
 
     /// <summary>In the network namespace open on <paramref name="netnsFd"/>.</summary>
     public static T InNetwork<T>(int netnsFd, Func<T> work) =>

@@ -18,6 +18,8 @@ public sealed class VirtualMachine : IAsyncDisposable
     private int _qemuPid;
     private Task<int>? _qemuExit;
     private readonly List<Task<int>> _helperExits = new();
+    /// <summary>The threads QEMU and each virtiofsd were spawned from: their children die with them, so with this process.</summary>
+    private readonly List<OwnerThread> _owners = new();
     private readonly List<(string Tag, string Socket)> _shareSockets = new();
     private readonly List<Stream> _channelStreams = new();
     private GuestChannels? _channels; // over the socketpairs; null: over vsock, accepted on demand
@@ -95,7 +97,9 @@ public sealed class VirtualMachine : IAsyncDisposable
             Libc.WriteAll(log, System.Text.Encoding.UTF8.GetBytes(string.Join(' ', QemuArgv.Select(Quote)) + "\n"));
             if (o.Host.Accel == Accel.Tcg)
                 Libc.WriteAll(log, System.Text.Encoding.UTF8.GetBytes("warning: /dev/kvm is not usable here; the VM runs under TCG emulation (slow)\n"));
-            _qemuPid = Spawner.Spawn(new SpawnOptions
+            var owner = new OwnerThread($"qemu {o.Name}");
+            _owners.Add(owner);
+            _qemuPid = owner.Spawn(new SpawnOptions
             {
                 Path = config.QemuBinary,
                 Args = QemuArgv,
@@ -110,6 +114,26 @@ public sealed class VirtualMachine : IAsyncDisposable
         QemuSpawnedAt = Stopwatch.GetTimestamp();
         _qemuExit = Reaper.WaitAsync(_qemuPid);
         Qmp = new QmpClient(SocketStream(qmpHost));
+        _ = EndWithTheHelpersAsync();
+    }
+
+    /// <summary>Set when a virtiofsd died while the VM ran (and the VM was stopped for it).</summary>
+    public string? HelperDied { get; private set; }
+
+    /// <summary>
+    /// A virtiofsd that dies while the VM runs leaves the guest without its root filesystem: the
+    /// VM is stopped (QEMU killed), so the container ends as it does when QEMU itself dies.
+    /// </summary>
+    private async Task EndWithTheHelpersAsync()
+    {
+        if (_helperExits.Count == 0) return;
+        var first = await Task.WhenAny(_helperExits).ConfigureAwait(false);
+        if (_disposed || _qemuExit is not { IsCompleted: false }) return; // the VM went first: virtiofsd follows it
+        int i = _helperExits.IndexOf(first);
+        string status = first.IsCompletedSuccessfully ? $"exit status {WaitStatus.ToExitCode(first.Result)}" : "an unknown status";
+        HelperDied = $"virtiofsd (pid {_helpers[i]}, share {Options.Shares[i].Tag}) ended with {status}";
+        try { File.AppendAllText(QemuLog, $"clearoci: {HelperDied}; stopping the VM\n"); } catch (IOException) { }
+        Libc.kill(_qemuPid, 9);
     }
 
     /// <summary>
@@ -195,16 +219,19 @@ public sealed class VirtualMachine : IAsyncDisposable
         int devnull = Libc.Check(Libc.open("/dev/null", Libc.O_RDWR | Libc.O_CLOEXEC, 0), "open /dev/null");
         try
         {
-            // The binds and virtiofsd share a mount namespace of their own, which ends with virtiofsd.
-            int pid = NamespaceThread.InPrivateMounts(() =>
+            // The binds and virtiofsd share a mount namespace of their own (its owner thread's), which
+            // ends with virtiofsd and that thread; virtiofsd dies with the thread, so with this process.
+            var owner = new OwnerThread($"virtiofsd {share.Tag}", NamespaceThread.EnterPrivateMounts);
+            _owners.Add(owner);
+            int pid = owner.Run(() =>
             {
                 share.MountBinds();
-                return Spawner.Spawn(new SpawnOptions
+                return Spawner.Spawn(OwnerThread.WithParentDeathSignal(new SpawnOptions
                 {
                     Path = virtiofsd,
                     Args = VirtiofsdCommandLine.Build(virtiofsd, share.Staging, 3),
                     Fds = new Dictionary<int, int> { [0] = devnull, [1] = log, [2] = log, [3] = (int)listener.Handle },
-                });
+                }));
             });
             _helpers.Add(pid);
             _helperExits.Add(Reaper.WaitAsync(pid));
@@ -249,5 +276,6 @@ public sealed class VirtualMachine : IAsyncDisposable
         Qmp?.Dispose();
         foreach (var l in _listeners) l.Dispose();
         foreach (var fd in _fdsToClose) Libc.close(fd);
+        foreach (var owner in _owners) owner.Dispose(); // their children are reaped: nothing is left to signal
     }
 }
