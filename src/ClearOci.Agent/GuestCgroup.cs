@@ -1,3 +1,4 @@
+using ClearOci.Native;
 using ClearOci.Spec;
 
 namespace ClearOci.Agent;
@@ -109,21 +110,36 @@ internal static class GuestCgroup
 
     /// <summary>
     /// cgroup v2's freezer: writes cgroup.freeze and waits (at most 10 s) until cgroup.events
-    /// says the whole group is frozen (thawed); a task in uninterruptible sleep delays it.
+    /// says the whole group is frozen (thawed); a task in uninterruptible sleep delays it. The
+    /// kernel notifies inotify watchers of cgroup.events when it changes, so the wait wakes at
+    /// once (a 5 ms poll made `pause` cost about 80 ms under TCG); every 100 ms it looks anyway.
     /// </summary>
-    public static async Task FreezeAsync(string id, bool frozen)
+    public static Task FreezeAsync(string id, bool frozen) => Task.Factory.StartNew(() =>
     {
-        string want = frozen ? "1" : "0";
-        try { await File.WriteAllTextAsync(Path.Combine(PathOf(id), "cgroup.freeze"), want); }
-        catch (IOException e) { throw new ClearOciException(ErrorCode.System, $"cgroup.freeze of {id}: {e.Message}"); }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!File.ReadLines(Path.Combine(PathOf(id), "cgroup.events")).Contains($"frozen {want}"))
+        string want = frozen ? "frozen 1" : "frozen 0";
+        string events = Path.Combine(PathOf(id), "cgroup.events");
+        int fd = Libc.inotify_init1(Libc.O_CLOEXEC);
+        if (fd >= 0 && Libc.inotify_add_watch(fd, events, Libc.IN_MODIFY) < 0)
         {
-            if (DateTime.UtcNow > deadline)
-                throw new ClearOciException(ErrorCode.System, $"the processes of {id} did not {(frozen ? "freeze" : "thaw")} within 10 s");
-            await Task.Delay(5);
+            Libc.close(fd);
+            fd = -1;
         }
-    }
+        try
+        {
+            try { File.WriteAllText(Path.Combine(PathOf(id), "cgroup.freeze"), frozen ? "1" : "0"); }
+            catch (IOException e) { throw new ClearOciException(ErrorCode.System, $"cgroup.freeze of {id}: {e.Message}"); }
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            byte[] drain = new byte[256];
+            while (!File.ReadAllText(events).Contains(want, StringComparison.Ordinal))
+            {
+                if (DateTime.UtcNow > deadline)
+                    throw new ClearOciException(ErrorCode.System, $"the processes of {id} did not {(frozen ? "freeze" : "thaw")} within 10 s");
+                if (fd < 0) Thread.Sleep(5);
+                else if (Libc.WaitReadable(fd, 100)) Libc.Read(fd, drain);
+            }
+        }
+        finally { if (fd >= 0) Libc.close(fd); }
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     public static void Remove(string id)
     {

@@ -103,6 +103,7 @@ public sealed class VirtualMachine : IAsyncDisposable
             {
                 Path = config.QemuBinary,
                 Args = QemuArgv,
+                WorkingDirectory = o.RuntimeDir, // the shares' sockets are named relative to it
                 Fds = new Dictionary<int, int>(fds.Concat(o.Nics.Select((n, i) => KeyValuePair.Create(FirstNicFd + i, n.Fd)))) { [0] = devnull, [1] = log, [2] = log },
             });
         }
@@ -150,7 +151,7 @@ public sealed class VirtualMachine : IAsyncDisposable
     /// </summary>
     public void GuestStarted()
     {
-        foreach (var (_, socket) in _shareSockets) File.Delete(socket);
+        foreach (var (_, socket) in _shareSockets) File.Delete(Path.Combine(Options.RuntimeDir, socket));
     }
 
     /// <summary>The error for a boot that failed because of <paramref name="why"/>, with the tails of QEMU's log and the console.</summary>
@@ -206,13 +207,14 @@ public sealed class VirtualMachine : IAsyncDisposable
     {
         share.PrepareStaging();
         string virtiofsd = Options.Host.Virtiofsd ?? throw new ClearOciException(ErrorCode.Unsupported, "virtiofsd not found (apt-get install qemu-system-x86)");
-        // A short path of its own: a unix socket path has 107 bytes at most, and --root can be long.
-        // QEMU connects once at start; the path is unlinked when the VM is gone.
-        string path = Path.Combine(Path.GetTempPath(), $"clearoci-fs-{Guid.NewGuid():N}.sock"[..28]);
+        // In the VM's runtime directory, which `delete` removes whatever ended the VM (a socket in
+        // /tmp outlived a supervisor SIGKILLed during the boot). QEMU runs in that directory and
+        // connects by the relative name, so a long --root does not hit the 107-byte limit.
+        string name = $"vfs-{share.Tag}.sock";
         // Kept open until the VM is gone: disposing a bound unix socket also unlinks its path.
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         _listeners.Add(listener);
-        listener.Bind(new UnixDomainSocketEndPoint(path));
+        UnixSocketPath.Use(Path.Combine(Options.RuntimeDir, name), p => { listener.Bind(new UnixDomainSocketEndPoint(p)); return 0; });
         listener.Listen(1);
         string logPath = Path.Combine(Options.RuntimeDir, $"virtiofsd-{share.Tag}.log");
         int log = Libc.Check(Libc.open(logPath, Libc.O_WRONLY | Libc.O_CREAT | Libc.O_CLOEXEC, 0x1a4), $"open {logPath}");
@@ -237,7 +239,7 @@ public sealed class VirtualMachine : IAsyncDisposable
             _helperExits.Add(Reaper.WaitAsync(pid));
         }
         finally { Libc.close(log); Libc.close(devnull); }
-        return path;
+        return name;
     }
 
     private static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_=,./:+".Contains(c)) ? arg : $"'{arg}'";
