@@ -153,7 +153,7 @@ public sealed class LifecycleTests : LifecycleFixture
     }
 
     [Test]
-    public async Task PauseResume_FreezesTheWholeVm()
+    public async Task PauseResume_FreezesTheContainersProcesses()
     {
         SetArgs("sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /tmp/count; sleep 0.2; done");
         string counter = Path.Combine(Rootfs, "tmp", "count");
