@@ -6,9 +6,6 @@ using ClearOci.Vmm;
 
 namespace ClearOci.Runtime;
 
-/// <summary>The caller's stdio, as streams (tests pass their own).</summary>
-public sealed record Stdio(Stream? Input, Stream Output, Stream Error);
-
 /// <summary>
 /// One container in its own VM: boot and create, start, signal, pause, wait, power off. Shared
 /// by `run` (in the caller's process) and the per-VM supervisor (behind `create`).

@@ -3,12 +3,6 @@ using ClearOci.Native;
 
 namespace ClearOci.Shim;
 
-/// <summary>What one short-lived child did: its exit code and what it printed.</summary>
-public sealed record ChildResult(int ExitCode, string Stdout, string Stderr)
-{
-    public bool Ok => ExitCode == 0;
-}
-
 /// <summary>
 /// Runs a short-lived child with its stdin fed and its output captured: containerd's `publish`
 /// when there is no $TTRPC_ADDRESS. Its exit status comes from <paramref name="wait"/>, the

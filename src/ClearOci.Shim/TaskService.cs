@@ -5,49 +5,6 @@ using ClearOci.Spec;
 
 namespace ClearOci.Shim;
 
-/// <summary>One process of a task: the init (ExecId "") or an exec.</summary>
-internal sealed class ShimProcess(string execId, string stdin, string stdout, string stderr, bool terminal)
-{
-    public string ExecId { get; } = execId;
-    public string Stdin { get; } = stdin;
-    public string Stdout { get; } = stdout;
-    public string Stderr { get; } = stderr;
-    public bool Terminal { get; } = terminal;
-    public uint Pid { get; set; }
-    public TaskState Status { get; set; } = TaskState.Created;
-    public uint ExitStatus { get; set; }
-    public DateTimeOffset? ExitedAt { get; set; }
-    public ProcessIo? Io { get; set; }
-    public string? SpecJson { get; init; }
-    /// <summary>The name clearoci knows an exec by: unique per start, since containerd may reuse an exec id once deleted.</summary>
-    public string ClearOciExecId { get; set; } = "";
-    public TaskCompletionSource Exited { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-}
-
-/// <summary>One task (container) this shim hosts; each runs in its own clearoci VM (a pod's in its sandbox's).</summary>
-internal sealed class ShimContainer(string id, string bundle, IReadOnlyList<MountSpec> rootfs, Lifecycle runtime, IReadOnlyList<string> globalArgs, ShimProcess init)
-{
-    public string Id { get; } = id;
-    public string Bundle { get; } = bundle;
-    public IReadOnlyList<MountSpec> Rootfs { get; } = rootfs;
-    /// <summary>ClearOci.Runtime in-process, on the task's clearoci --root.</summary>
-    public Lifecycle Runtime { get; } = runtime;
-    /// <summary>The global flags the processes Lifecycle spawns for it see (supervisor, exec relays): --root, --log...</summary>
-    public IReadOnlyList<string> GlobalArgs { get; } = globalArgs;
-    public ShimProcess Init { get; } = init;
-    public Dictionary<string, ShimProcess> Execs { get; } = new();
-    public bool Paused { get; set; }
-    public int NextExec;
-    /// <summary>Held across a start and the queueing of its event, and by exit handling: /tasks/start always precedes /tasks/exit.</summary>
-    public SemaphoreSlim StartLock { get; } = new(1, 1);
-    /// <summary>The in-process event subscription (Lifecycle.SubscribeEventsAsync): completes once subscribed.</summary>
-    public Task EventsSubscribed { get; set; } = Task.CompletedTask;
-    /// <summary>Completes when the subscription has ended (the container stopped): every OOM kill has been published.</summary>
-    public Task EventsDone { get; set; } = Task.CompletedTask;
-    /// <summary>Ends the subscription when the container is deleted or the shim goes.</summary>
-    public CancellationTokenSource Gone { get; } = new();
-}
-
 /// <summary>
 /// containerd.task.v2.Task (and v3, same messages) over ClearOci.Runtime's Lifecycle in-process:
 /// every verb is a call whose errors keep their codes (RuntimeErrors). `Create` and an exec's
@@ -464,32 +421,6 @@ internal sealed class TaskService
             catch (RpcException e) { _log($"delete {c.Id}: {e.Message}"); }
             c.Gone.Cancel();
             if (c.Rootfs.Count > 0) RootfsMounts.Unmount(Path.Combine(c.Bundle, "rootfs"));
-        }
-    }
-}
-
-/// <summary>Mounts containerd's rootfs (usually one overlay) on BUNDLE/rootfs, and takes it down again.</summary>
-internal static class RootfsMounts
-{
-    public static void MountAll(IReadOnlyList<MountSpec> mounts, string target)
-    {
-        foreach (var m in mounts)
-        {
-            var o = MountOptions.Parse(m.Options);
-            ulong flags = o.Flags | (o.Bind ? Libc.MS_BIND | (o.Recursive ? Libc.MS_REC : 0) : 0);
-            Libc.Mount(m.Source, target, m.Type == "bind" ? null : m.Type, flags, o.Data.Length == 0 ? null : o.Data);
-        }
-    }
-
-    /// <summary>Unmounts everything stacked on <paramref name="target"/>; idempotent.</summary>
-    public static void Unmount(string target)
-    {
-        for (int i = 0; i < 16; i++)
-        {
-            if (Libc.umount2(target, 0) == 0) continue;
-            int errno = Libc.Errno;
-            if (errno == Libc.EBUSY && Libc.umount2(target, Libc.MNT_DETACH) == 0) continue;
-            return; // EINVAL: nothing (more) mounted there; ENOENT: gone
         }
     }
 }

@@ -14,6 +14,16 @@ public sealed class FaultTests : LifecycleFixture
     private List<Processes.Info> VmOf(string id) =>
         Processes.Matching(Path.Combine(StateRoot, id), l => l.Contains("qemu", StringComparison.Ordinal) || l.Contains("virtiofsd", StringComparison.Ordinal));
 
+    /// <summary>A started `sleep 1000` container.</summary>
+    private async Task<(string Id, Created Created)> StartedSleeperAsync()
+    {
+        SetArgs("sleep", "1000");
+        string id = NewId();
+        var c = await CreateAsync(id);
+        Assert.That((await Oci("start", id)).ExitCode, Is.EqualTo(0));
+        return (id, c);
+    }
+
     private async Task<int> SupervisorPid(string id) => (int?)(await StateAsync(id))["pid"] ?? 0;
 
     private async Task NothingOfItRunsWithin(string id, TimeSpan deadline, string what) =>
@@ -73,10 +83,7 @@ public sealed class FaultTests : LifecycleFixture
     [TestCase("qemu")]
     public async Task AVmProcessSigkilled_TheContainerStops_AndDeleteForceCleansUp(string which)
     {
-        SetArgs("sleep", "1000");
-        string id = NewId();
-        var c = await CreateAsync(id);
-        Assert.That((await Oci("start", id)).ExitCode, Is.EqualTo(0));
+        var (id, c) = await StartedSleeperAsync();
         var victim = VmOf(id).First(p => p.CommandLine.Contains(which, StringComparison.Ordinal));
         var clock = Stopwatch.StartNew();
         Native.Kill(victim.Pid, 9);
@@ -95,10 +102,7 @@ public sealed class FaultTests : LifecycleFixture
     [Test]
     public async Task SupervisorStopped_AVerbFailsInBoundedTime_NamingTheSupervisor()
     {
-        SetArgs("sleep", "1000");
-        string id = NewId();
-        var c = await CreateAsync(id);
-        Assert.That((await Oci("start", id)).ExitCode, Is.EqualTo(0));
+        var (id, c) = await StartedSleeperAsync();
         Assert.That(Native.Kill(c.Pid, 19), Is.True, "SIGSTOP");
         try
         {
@@ -135,10 +139,7 @@ public sealed class FaultTests : LifecycleFixture
     [Test]
     public async Task PausedContainer_DeleteForce_EndsItsVm()
     {
-        SetArgs("sleep", "1000");
-        string id = NewId();
-        var c = await CreateAsync(id);
-        Assert.That((await Oci("start", id)).ExitCode, Is.EqualTo(0));
+        var (id, c) = await StartedSleeperAsync();
         Assert.That((await Oci("pause", id)).ExitCode, Is.EqualTo(0));
         var clock = Stopwatch.StartNew();
         var delete = await Oci("delete", "--force", id);

@@ -3,9 +3,6 @@ using System.Text;
 
 namespace ClearOci.Shim;
 
-/// <summary>Malformed protobuf or ttrpc input.</summary>
-public sealed class ProtoException(string message) : FormatException(message);
-
 /// <summary>
 /// Writes protobuf (proto3) fields: zero numbers, false and empty strings are omitted, as the Go
 /// encoders containerd uses do. int64 is a plain varint (two's complement, 10 bytes when negative).
@@ -154,63 +151,4 @@ public ref struct ProtoReader
         }
         throw new ProtoException("varint longer than 10 bytes");
     }
-}
-
-/// <summary>google.protobuf.Timestamp, with Go's zero time for "never" (what containerd 1.6 sends).</summary>
-public static class ProtoTime
-{
-    /// <summary>0001-01-01T00:00:00Z in Unix seconds.</summary>
-    public const long GoZeroSeconds = -62135596800;
-
-    public static byte[] Encode(DateTimeOffset? time)
-    {
-        if (time is not { } t) return Encode(GoZeroSeconds, 0);
-        long ticks = t.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks;
-        long seconds = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long rest);
-        if (rest < 0) { seconds--; rest += TimeSpan.TicksPerSecond; }
-        return Encode(seconds, (int)(rest * 100));
-    }
-
-    public static byte[] Encode(long seconds, int nanos) => new ProtoWriter().Int64(1, seconds).Int32(2, nanos).ToArray();
-
-    public static DateTimeOffset? Decode(ReadOnlySpan<byte> data)
-    {
-        long seconds = 0;
-        int nanos = 0;
-        var r = new ProtoReader(data);
-        while (r.Next(out int f))
-        {
-            if (f == 1) seconds = r.Int64();
-            else if (f == 2) nanos = r.Int32();
-            else r.Skip();
-        }
-        if (seconds == GoZeroSeconds && nanos == 0) return null;
-        return DateTimeOffset.UnixEpoch.AddTicks(seconds * TimeSpan.TicksPerSecond + nanos / 100);
-    }
-}
-
-/// <summary>google.protobuf.Any: a type name (bare, no type.googleapis.com/ prefix for containerd) and bytes.</summary>
-public sealed record AnyMessage(string TypeUrl, byte[] Value)
-{
-    public byte[] Encode() => new ProtoWriter().String(1, TypeUrl).Bytes(2, Value).ToArray();
-
-    public static AnyMessage Decode(ReadOnlySpan<byte> data)
-    {
-        string url = "";
-        byte[] value = [];
-        var r = new ProtoReader(data);
-        while (r.Next(out int f))
-        {
-            if (f == 1) url = r.String();
-            else if (f == 2) value = r.Bytes().ToArray();
-            else r.Skip();
-        }
-        return new AnyMessage(url, value);
-    }
-}
-
-internal static class BigEndian
-{
-    public static uint U32(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadUInt32BigEndian(b);
-    public static void U32(Span<byte> b, uint v) => BinaryPrimitives.WriteUInt32BigEndian(b, v);
 }

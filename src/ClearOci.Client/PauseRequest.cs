@@ -1,0 +1,5 @@
+using System.Text.Json.Serialization;
+
+namespace ClearOci.Client;
+
+public sealed record PauseRequest : SupervisorRequest;

@@ -1,0 +1,10 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace ClearOci.Shim;
+
+internal static class BigEndian
+{
+    public static uint U32(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadUInt32BigEndian(b);
+    public static void U32(Span<byte> b, uint v) => BinaryPrimitives.WriteUInt32BigEndian(b, v);
+}
