@@ -38,6 +38,12 @@ public static class App
         })
             root.Subcommands.Add(verb);
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        // `clearoci foo -h`: help would hide the unknown command and exit 0; runc refuses it.
+        if (parse.CommandResult.Command == root && parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-')) is { } unknown)
+        {
+            ErrorLog.Report(null, null, $"unknown command \"{unknown}\" (clearoci --help lists them)");
+            return 1;
+        }
         // Help and parse errors through our own fds too: System.Console would write to the terminal first (StandardStreams).
         return await parse.InvokeAsync(new InvocationConfiguration
         {

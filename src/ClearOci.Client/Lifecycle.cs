@@ -85,7 +85,16 @@ public sealed class Lifecycle
     }
 
     /// <summary>Signals the container's process, or with <paramref name="execId"/> one of its exec'd processes.</summary>
-    public void Kill(string id, int signal, string? execId = null) => Ask(id, new KillRequest { Signal = signal, ExecId = execId });
+    /// <summary>Signal 0 (as kill(2)) only checks that the container is there to be signalled, as runc's does.</summary>
+    public void Kill(string id, int signal, string? execId = null)
+    {
+        if (signal == 0 && execId is null)
+        {
+            Transitions.Check(Operation.Kill, StateStore.Effective(_store.Read(id)), id);
+            return;
+        }
+        Ask(id, new KillRequest { Signal = signal, ExecId = execId });
+    }
 
     public void Pause(string id) => Ask(id, new PauseRequest());
 

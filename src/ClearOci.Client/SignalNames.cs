@@ -2,7 +2,7 @@ using ClearOci.Spec;
 
 namespace ClearOci.Client;
 
-/// <summary>Signal arguments as runc takes them: 9, KILL or SIGKILL (any case).</summary>
+/// <summary>Signal arguments as runc takes them: 9, KILL or SIGKILL (any case); 0 asks whether the container runs.</summary>
 public static class SignalNames
 {
     private static readonly string[] Names =
@@ -14,7 +14,7 @@ public static class SignalNames
     public static int Parse(string text)
     {
         if (int.TryParse(text, out int n))
-            return n is >= 1 and <= 64 ? n : throw ClearOciException.Invalid($"invalid signal number {text}");
+            return n is >= 0 and <= 64 ? n : throw ClearOciException.Invalid($"invalid signal number {text}");
         string name = text.ToUpperInvariant();
         if (name.StartsWith("SIG", StringComparison.Ordinal)) name = name[3..];
         int i = Array.IndexOf(Names, name);

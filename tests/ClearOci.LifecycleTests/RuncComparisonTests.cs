@@ -133,4 +133,24 @@ public sealed class RuncComparisonTests : LifecycleFixture
         Assert.That(ReapExit(c).ShellCode, Is.EqualTo(137), "the never-started container is killed");
         Assert.That(VmProcessesOf(id), Is.Empty, "the VM is gone");
     }
+
+    /// <summary>`kill ID 0` asks whether the container can be signalled: 0 while it runs, an error once stopped, for both.</summary>
+    [Test]
+    public async Task KillZero_SaysWhetherTheContainerRuns_AsRunc()
+    {
+        SetArgs("sh", "-c", "sleep 1000");
+        foreach (bool runc in new[] { false, true })
+        {
+            string id = runc ? NewRuncId() : NewId();
+            Task<CliResult> Verb(params string[] args) => runc ? Runc(args) : Oci(args);
+            await CreateAsync(id, runc: runc);
+            Assert.That((await Verb("start", id)).ExitCode, Is.EqualTo(0));
+            var alive = await Verb("kill", id, "0");
+            Assert.That(alive.ExitCode, Is.EqualTo(0), $"{(runc ? "runc" : "clearoci")}: {alive}");
+            Assert.That((await Verb("kill", id, "KILL")).ExitCode, Is.EqualTo(0));
+            await WaitForStatusAsync(id, "stopped", runc);
+            var gone = await Verb("kill", id, "0");
+            Assert.That(gone.ExitCode, Is.Not.EqualTo(0), $"{(runc ? "runc" : "clearoci")}: kill 0 of a stopped container: {gone}");
+        }
+    }
 }

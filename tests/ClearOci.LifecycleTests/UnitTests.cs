@@ -204,10 +204,10 @@ public sealed class SignalNameTests
     [TestCase("SYS", 31)]
     [TestCase("1", 1)]
     [TestCase("64", 64)]
+    [TestCase("0", 0)]
     public void Parse_Accepted(string text, int expected) => Assert.That(SignalNames.Parse(text), Is.EqualTo(expected));
 
     [TestCase("")]
-    [TestCase("0")]
     [TestCase("65")]
     [TestCase("-9")]
     [TestCase("SIG")]

@@ -91,7 +91,16 @@ public class IoChannelTests
         await using var receiver = new IoChannel(b);
         var payloads = new Dictionary<uint, byte[]> { [1] = Random(700_001, 1), [2] = Random(300_000, 2), [3] = Random(1_000, 3), [4] = [] };
         var receiving = ReceiveAll(receiver);
-        // Each writer sends in irregular pieces, concurrently with the others, then its EOF.
+        // Each writer sends in irregular pieces, concurrently with the others, then its EOF. A writer
+        // that is a piece ahead of another unfinished one yields until that one caught up, so the
+        // streams interleave however the machine schedules the tasks (the one behind never waits).
+        var sent = payloads.Keys.ToDictionary(k => k, _ => 0);
+        var finished = payloads.Keys.ToDictionary(k => k, _ => false);
+        var turn = new object();
+        bool Ahead(uint me)
+        {
+            lock (turn) return payloads.Keys.Any(k => k != me && !finished[k] && sent[k] < sent[me]);
+        }
         await Task.WhenAll(payloads.Select(p => Task.Run(async () =>
         {
             var rnd = new Random((int)p.Key);
@@ -100,7 +109,10 @@ public class IoChannelTests
                 int n = Math.Min(rnd.Next(1, 3 * IoChannel.MaxChunk), p.Value.Length - off);
                 await sender.SendAsync(p.Key, p.Value.AsMemory(off, n));
                 off += n;
+                lock (turn) sent[p.Key]++;
+                while (off < p.Value.Length && Ahead(p.Key)) await Task.Delay(1);
             }
+            lock (turn) finished[p.Key] = true;
             await sender.SendEofAsync(p.Key);
         }))).WaitAsync(TimeSpan.FromSeconds(30));
         a.CompleteWrites();

@@ -306,7 +306,7 @@ public class VirtiofsdCommandLineTests
     public void ServesTheDirectoryOnTheInheritedListenFd() =>
         Assert.That(VirtiofsdCommandLine.Build("/usr/lib/qemu/virtiofsd", "/bundles/b/rootfs", 3), Is.EqualTo(new[]
         {
-            "/usr/lib/qemu/virtiofsd", "--fd=3", "-o", "source=/bundles/b/rootfs", "-o", "cache=auto", "-o", "timeout=0",
+            "/usr/lib/qemu/virtiofsd", "--fd=3", "-o", "source=/bundles/b/rootfs", "-o", "cache=auto",
             "-o", "sandbox=namespace", "-o", "announce_submounts", "--rlimit-nofile=0", "--thread-pool-size=0",
         }));
 

@@ -3,6 +3,16 @@ namespace ClearOci.VmTests;
 /// <summary>Verbs that start no VM.</summary>
 public class CliTests
 {
+    /// <summary>An unknown command is an error, with or without -h (runc exits 3 for `runc foo -h`; help used to hide it).</summary>
+    [TestCase("no-such-verb", "-h")]
+    [TestCase("no-such-verb")]
+    public async Task AnUnknownCommand_ExitsNonZero_NamingIt(params string[] args)
+    {
+        var r = await Cli.RunAsync(args);
+        Assert.That(r.ExitCode, Is.Not.EqualTo(0), r.ToString());
+        Assert.That(r.StderrText, Does.Contain("no-such-verb"), r.ToString());
+    }
+
     /// <summary>
     /// Nothing reaches the controlling terminal that was not asked for: .NET's Console wrote the
     /// keypad-transmit sequence (ESC [ ? 1 h ESC =) to it on every invocation, even with all of
