@@ -1,8 +1,5 @@
-using System.CommandLine.Parsing;
 using System.CommandLine;
-using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Cli;
 

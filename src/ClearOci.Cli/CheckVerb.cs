@@ -1,7 +1,5 @@
 using System.CommandLine;
-using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Spec;
 using ClearOci.Vmm;
 
 namespace ClearOci.Cli;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text;
 using ClearOci.Client;
-using ClearOci.Native;
 using ClearOci.Runtime;
 using ClearOci.Spec;
 

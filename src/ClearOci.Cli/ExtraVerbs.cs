@@ -2,7 +2,6 @@ using System.CommandLine;
 using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Runtime;
-using ClearOci.Spec;
 
 namespace ClearOci.Cli;
 

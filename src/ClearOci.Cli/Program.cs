@@ -1,4 +1,3 @@
 using ClearOci.Cli;
-using ClearOci.Client;
 
 return await App.MainAsync(args);

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using ClearOci.Client;
-using ClearOci.Runtime;
 
 namespace ClearOci.Cli;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Runtime;
 
 namespace ClearOci.Cli;
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Spec;
 

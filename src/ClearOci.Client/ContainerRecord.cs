@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using ClearOci.Spec;
 
 namespace ClearOci.Client;

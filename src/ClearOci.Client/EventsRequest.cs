@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace ClearOci.Client;
 
 /// <summary>Subscribes to the container's events: a first empty reply, then one per event, until it stops.</summary>

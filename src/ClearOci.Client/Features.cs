@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using ClearOci.Spec;
 
 namespace ClearOci.Client;
 

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Client;
 

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace ClearOci.Client;
 
 /// <summary>Signals the container's process, or with <see cref="ExecId"/> one of its exec'd processes.</summary>

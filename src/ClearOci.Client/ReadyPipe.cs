@@ -1,5 +1,4 @@
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Client;
 

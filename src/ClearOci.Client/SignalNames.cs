@@ -1,5 +1,3 @@
-using ClearOci.Spec;
-
 namespace ClearOci.Client;
 
 /// <summary>Signal arguments as runc takes them: 9, KILL or SIGKILL (any case); 0 asks whether the container runs.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace ClearOci.Client;
 
 /// <summary>Runs the created process (startContainer hooks, then the process, then poststart hooks).</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace ClearOci.Client;
 
 public sealed record StatsRequest : SupervisorRequest;

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Client;
 

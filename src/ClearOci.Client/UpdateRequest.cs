@@ -1,5 +1,3 @@
-using System.Text.Json.Serialization;
-
 namespace ClearOci.Client;
 
 /// <summary>New linux.resources (JSON, already validated by the caller) for the container's cgroup in the guest.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace ClearOci.Protocol;
 
 internal static class FrameIo

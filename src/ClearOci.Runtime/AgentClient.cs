@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using ClearOci.Client;
 using ClearOci.Protocol;
 
 namespace ClearOci.Runtime;

@@ -1,4 +1,3 @@
-using ClearOci.Client;
 namespace ClearOci.Runtime;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Protocol;
 using ClearOci.Vmm;

@@ -1,8 +1,5 @@
-using System.Text.Json.Nodes;
 using System.Text;
-using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Protocol;
 using ClearOci.Spec;
 using ClearOci.Vmm;
 

@@ -1,4 +1,3 @@
-using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Spec;
 

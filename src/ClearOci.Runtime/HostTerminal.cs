@@ -1,6 +1,4 @@
-using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Protocol;
 
 namespace ClearOci.Runtime;
 

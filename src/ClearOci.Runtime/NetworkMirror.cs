@@ -3,7 +3,6 @@ using System.Text;
 using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Protocol;
-using ClearOci.Spec;
 using ClearOci.Vmm;
 
 namespace ClearOci.Runtime;

@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Net;
-using ClearOci.Client;
 using ClearOci.Protocol;
 using ClearOci.Spec;
 

@@ -1,7 +1,6 @@
 using System.Net.Sockets;
 using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Runtime;
 

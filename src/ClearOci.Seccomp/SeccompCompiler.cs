@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json.Serialization;
 using ClearOci.Spec;
 
 namespace ClearOci.Seccomp;

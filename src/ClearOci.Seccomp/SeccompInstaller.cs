@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using ClearOci.Spec;
 
 namespace ClearOci.Seccomp;
 

@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
-using ClearOci.Spec;
 
 namespace ClearOci.Seccomp;
 

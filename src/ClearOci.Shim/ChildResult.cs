@@ -1,4 +1,3 @@
-using System.Text;
 using ClearOci.Native;
 
 namespace ClearOci.Shim;

@@ -1,5 +1,4 @@
 using ClearOci.Native;
-using Microsoft.Win32.SafeHandles;
 
 namespace ClearOci.Shim;
 

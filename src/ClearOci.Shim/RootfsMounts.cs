@@ -1,7 +1,5 @@
-using System.Text;
 using ClearOci.Client;
 using ClearOci.Native;
-using ClearOci.Spec;
 
 namespace ClearOci.Shim;
 

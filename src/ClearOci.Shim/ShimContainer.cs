@@ -1,6 +1,4 @@
-using System.Text;
 using ClearOci.Client;
-using ClearOci.Native;
 using ClearOci.Spec;
 
 namespace ClearOci.Shim;

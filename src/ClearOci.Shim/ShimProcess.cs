@@ -1,4 +1,3 @@
-using System.Text;
 using ClearOci.Client;
 using ClearOci.Native;
 using ClearOci.Spec;

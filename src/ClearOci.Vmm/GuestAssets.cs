@@ -1,5 +1,3 @@
-using ClearOci.Spec;
-
 namespace ClearOci.Vmm;
 
 /// <summary>

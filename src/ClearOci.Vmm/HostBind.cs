@@ -1,4 +1,3 @@
-using ClearOci.Native;
 using ClearOci.Spec;
 
 namespace ClearOci.Vmm;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ClearOci.Spec;
 
 namespace ClearOci.Vmm;
 

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using ClearOci.Native;
 using ClearOci.Spec;
 
